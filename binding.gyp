@@ -1,0 +1,28 @@
+{
+  "targets": [
+    {
+      "target_name": "posix_semaphore",
+      "sources": ["native/semaphore.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "conditions": [
+        ["OS=='linux'", { "libraries": ["-pthread"] }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "MACOSX_DEPLOYMENT_TARGET": "10.15"
+          }
+        }],
+        ["OS=='win'", {
+          "actions": [],
+          "sources!": ["native/semaphore.cc"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+
+/** An open semaphore as the native layer sees it (an External). */
+export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
+
+/**
+ * The native layer: each call returns 0 or an errno (a handle or a value
+ * where it says so); -1 means the handle is closed. See native/semaphore.cc.
+ */
+export interface Native {
+  open(name: string, oflag: number, mode: number, value: number, flags: number): NativeHandle | number;
+  close(handle: NativeHandle): number;
+  unlink(name: string): number;
+  wait(handle: NativeHandle, signalMask: number): number;
+  tryWait(handle: NativeHandle): number;
+  timedWait(handle: NativeHandle, ms: number, retryEintr: boolean, signalMask: number): number;
+  post(handle: NativeHandle): number;
+  /** The value, or -errno. */
+  getValue(handle: NativeHandle): number;
+  waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
+  atExit(): Array<[name: string, released: number, flags: number]>;
+  constants: {
+    O_CREAT: number;
+    O_EXCL: number;
+    SEM_VALUE_MAX: number;
+    CLOSE_ON_EXIT: number;
+    RELEASE_ON_EXIT: number;
+    HAVE_TIMEDWAIT: boolean;
+    HAVE_GETVALUE: boolean;
+  };
+}
+
+function load(): Native {
+  if (process.platform === 'win32') {
+    throw new Error(
+      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). ' +
+        'Run under WSL, or use a cross-platform lock such as proper-lockfile.',
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => Native;
+    return nodeGypBuild(join(__dirname, '..'));
+  } catch (err) {
+    throw new Error(
+      `posix-semaphore: could not load its native addon for ${process.platform}-${process.arch} ` +
+        `(node ${process.version}): ${(err as Error).message}. No prebuild fits this platform, so it ` +
+        'must be compiled: install python3, make and a C++ compiler, then run `npm rebuild posix-semaphore`.',
+      { cause: err },
+    );
+  }
+}
+
+export const native: Native = load();
+export const { constants } = native;
+/** Milliseconds a wait slice may hold a threadpool thread before it returns to JS. */
+export const SLICE_MS = 100;

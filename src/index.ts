@@ -1,0 +1,28 @@
+// The package entry: `require('posix-semaphore')` is the Semaphore class
+// itself, which also carries Semaphore, SemaphoreError, AbortError and
+// default, so that CommonJS, ESM and TypeScript users all find it.
+import * as errors from './errors';
+import * as semaphore from './semaphore';
+
+/** {@inheritDoc semaphore.Semaphore} */
+class Semaphore extends semaphore.Semaphore {}
+const SemaphoreClass = Semaphore;
+
+// eslint-disable-next-line @typescript-eslint/no-namespace
+namespace Semaphore {
+  export type SemaphoreOptions = semaphore.SemaphoreOptions;
+  export type AcquireOptions = semaphore.AcquireOptions;
+  export type SemaphoreErrorCode = errors.SemaphoreErrorCode;
+  /** The class itself, for `const { Semaphore } = require('posix-semaphore')`. */
+  export const Semaphore = SemaphoreClass;
+  export type Semaphore = semaphore.Semaphore;
+  export const SemaphoreError = errors.SemaphoreError;
+  export type SemaphoreError = errors.SemaphoreError;
+  export const AbortError = errors.AbortError;
+  export type AbortError = errors.AbortError;
+}
+
+// For `import Semaphore from 'posix-semaphore'` under any interop setting.
+Object.defineProperty(Semaphore, 'default', { value: Semaphore, enumerable: false });
+
+export = Semaphore;

@@ -1,0 +1,434 @@
+import { constants as osConstants } from 'node:os';
+import { constants, native, NativeHandle, SLICE_MS } from './binding';
+import { debugFromEnv, debugLog } from './debug';
+import { AbortError, errnoOf, invalidArgType, SemaphoreError } from './errors';
+import { DEBUG_FLAG, listenForExit } from './exit';
+import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
+
+const EAGAIN = errnoOf('EAGAIN');
+const EEXIST = errnoOf('EEXIST');
+const EINTR = errnoOf('EINTR');
+const ENOENT = errnoOf('ENOENT');
+const ETIMEDOUT = errnoOf('ETIMEDOUT');
+const ECANCELED = errnoOf('ECANCELED');
+const CLOSED = -1; // what the native layer returns for a closed handle
+
+const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+const resolved: Promise<void> = Promise.resolve();
+
+/** Options of `new Semaphore(name, options)`. */
+export interface SemaphoreOptions {
+  /** Create the semaphore if it does not exist (O_CREAT). With false, open an existing one or fail ENOENT. Default true. */
+  create?: boolean;
+  /** With create, fail EEXIST if it already exists (O_CREAT|O_EXCL). Default false. */
+  exclusive?: boolean;
+  /** Initial count, an integer 0..SEM_VALUE_MAX, used only when this call creates it. Default 1. */
+  value?: number;
+  /** Permission bits when created (the umask applies), a number or an octal string like '0600'. Default 0o600. */
+  mode?: number | string;
+  /** Sync wait()/timedWait() go on waiting when a signal interrupts them, instead of throwing EINTR. Default false. */
+  retryOnEintr?: boolean;
+  /** One line per operation on stderr, prefixed "[posix-semaphore]". Also NODE_DEBUG=posix-semaphore. Default false. */
+  debug?: boolean;
+  /** Close this handle when the process (or worker thread) exits. Default true. */
+  closeOnExit?: boolean;
+  /** On exit, SIGINT or SIGTERM, post back the units this handle still holds. Default false. */
+  releaseOnExit?: boolean;
+}
+
+/** Options of `acquire()` and `withLock()`. */
+export interface AcquireOptions {
+  /** Milliseconds to wait before rejecting with ETIMEDOUT; 0 means do not wait. Default: wait forever. */
+  timeout?: number;
+  /** Rejects the acquire with an AbortError when aborted. */
+  signal?: AbortSignal;
+}
+
+// A pending acquire(). Settled waiters stay in the queue until they reach its head.
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+  settled: boolean;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+/**
+ * A named POSIX semaphore: the kernel object that `sem_open(3)` opens in C,
+ * Python or any other language under the same name (on Linux,
+ * `/dev/shm/sem.NAME`).
+ *
+ * The synchronous calls (`wait`, `tryWait`, `timedWait`, `post`) block the
+ * calling thread exactly like their C namesakes. The Promise calls
+ * (`acquire`, `tryAcquire`, `release`, `withLock`) never block the event
+ * loop: a contended wait runs on the libuv threadpool, one thread per
+ * waiting handle at most, for one slice of about 100 ms at a time.
+ *
+ * @example
+ * const sem = new Semaphore('jobs', { value: 2 });
+ * await sem.withLock(async () => { ...use the resource... });
+ * sem.close();
+ */
+export class Semaphore implements Disposable {
+  /** The normalised name, with its leading '/'. */
+  readonly name: string;
+  /** true when this call created the semaphore; false when it opened an existing one. */
+  readonly created: boolean;
+
+  private readonly handle: NativeHandle;
+  private isClosed = false;
+  private readonly retryOnEintr: boolean;
+  private readonly debug: boolean;
+  private readonly queue: Waiter[] = [];
+  private queueHead = 0; // queue[queueHead..] are waiting (some may be settled)
+  private pending = 0; // waiters not yet settled
+  private sliceInFlight = false;
+  private readonly onSlice = (err: number): void => this.sliceDone(err);
+
+  /**
+   * Opens (and by default creates) the semaphore `name`.
+   *
+   * @param name 1 to 251 bytes, with or without a leading '/', no other '/'.
+   * @throws TypeError/RangeError (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`) for bad arguments, before any syscall.
+   * @throws SemaphoreError from `sem_open`: `ENOENT` (create: false), `EEXIST` (exclusive), `EACCES`, `EMFILE`, ...
+   */
+  constructor(name: string, options?: SemaphoreOptions) {
+    this.name = normalizeName(name);
+    const opts = resolveOptions(options);
+    this.retryOnEintr = opts.retryOnEintr;
+    this.debug = opts.debug || debugFromEnv;
+    const flags =
+      (opts.closeOnExit ? constants.CLOSE_ON_EXIT : 0) |
+      (opts.releaseOnExit ? constants.RELEASE_ON_EXIT : 0) |
+      (this.debug ? DEBUG_FLAG : 0);
+
+    const { O_CREAT, O_EXCL } = constants;
+    let result: NativeHandle | number;
+    let created = false;
+    if (!opts.create) {
+      result = native.open(this.name, 0, 0, 0, flags);
+    } else if (opts.exclusive) {
+      result = native.open(this.name, O_CREAT | O_EXCL, opts.mode, opts.value, flags);
+      created = true;
+    } else {
+      // Create exclusively first, so that `created` tells the truth; if it
+      // exists, open it; if it vanished in between, try again.
+      for (let attempt = 0; ; attempt++) {
+        result = native.open(this.name, O_CREAT | O_EXCL, opts.mode, opts.value, flags);
+        created = typeof result !== 'number';
+        if (result !== EEXIST) break;
+        result = native.open(this.name, 0, 0, 0, flags);
+        if (result !== ENOENT || attempt === 16) break;
+      }
+    }
+    if (typeof result === 'number') {
+      if (this.debug) debugLog(this.name, `sem_open failed: errno ${result}`);
+      throw SemaphoreError.fromErrno(result, 'sem_open', this.name);
+    }
+    this.handle = result;
+    this.created = created;
+    if (opts.closeOnExit || opts.releaseOnExit) listenForExit(opts.releaseOnExit);
+    if (this.debug) debugLog(this.name, `${created ? 'created' : 'opened'}${created ? ` with value ${opts.value}` : ''}`);
+  }
+
+  /** true once close() has run (or the handle was closed at exit). */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * The current count (`sem_getvalue`). 0 means taken; POSIX semaphores on
+   * Linux never report waiters as a negative value.
+   * @throws SemaphoreError `ENOSYS` on macOS, `ERR_SEMAPHORE_CLOSED` after close().
+   */
+  get value(): number {
+    if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_getvalue');
+    const value = native.getValue(this.handle);
+    if (value < 0) throw SemaphoreError.fromErrno(-value, 'sem_getvalue', this.name);
+    return value;
+  }
+
+  /**
+   * Takes one unit, blocking the thread until one is free (`sem_wait`).
+   * Blocks the event loop too: in a server, prefer `await acquire()`.
+   * @throws SemaphoreError `EINTR` when a signal interrupts the wait (unless retryOnEintr).
+   */
+  wait(): void {
+    let err = this.isClosed ? CLOSED : native.tryWait(this.handle);
+    if (err === EAGAIN) {
+      const mask = this.retryOnEintr ? 0 : interruptingSignals();
+      do err = native.wait(this.handle, mask);
+      while (err === EINTR && this.retryOnEintr);
+    }
+    if (this.debug) this.log('sem_wait', err);
+    if (err !== 0) throw this.failure(err, 'sem_wait');
+  }
+
+  /**
+   * Takes one unit if one is free, without blocking (`sem_trywait`).
+   * @throws SemaphoreError `EAGAIN` when the semaphore is taken.
+   */
+  tryWait(): void {
+    const err = this.isClosed ? CLOSED : native.tryWait(this.handle);
+    if (this.debug) this.log('sem_trywait', err);
+    if (err !== 0) throw this.failure(err, 'sem_trywait');
+  }
+
+  /**
+   * Takes one unit, blocking the thread for at most `ms` milliseconds
+   * (`sem_clockwait` on CLOCK_MONOTONIC, so wall-clock jumps do not matter).
+   * @throws SemaphoreError `ETIMEDOUT` when the time runs out, `EINTR` on a signal (unless retryOnEintr).
+   */
+  timedWait(ms: number): void {
+    validateTimeout(ms, 'ms');
+    const err = this.isClosed ? CLOSED : native.timedWait(this.handle, ms, this.retryOnEintr, this.retryOnEintr ? 0 : interruptingSignals());
+    if (this.debug) this.log(`sem_timedwait(${ms})`, err);
+    if (err !== 0) throw this.failure(err, 'sem_timedwait');
+  }
+
+  /**
+   * Gives back one unit (`sem_post`), waking one waiter in any process.
+   * @throws SemaphoreError `EOVERFLOW` at SEM_VALUE_MAX.
+   */
+  post(): void {
+    const err = this.isClosed ? CLOSED : native.post(this.handle);
+    if (this.debug) this.log('sem_post', err);
+    if (err !== 0) throw this.failure(err, 'sem_post');
+  }
+
+  /**
+   * Takes one unit without blocking the event loop. Resolves at once when a
+   * unit is free and no earlier acquire() of this handle is waiting;
+   * otherwise waits in FIFO order behind them, on the threadpool.
+   *
+   * Rejects with SemaphoreError `ETIMEDOUT` after `timeout` ms, an
+   * AbortError when `signal` aborts, `ERR_SEMAPHORE_CLOSED` when the handle
+   * is closed. A rejected acquire() never holds a unit.
+   *
+   * @example
+   * await sem.acquire({ timeout: 5000 });
+   * try { await useTheGpu(); } finally { sem.release(); }
+   */
+  acquire(options?: AcquireOptions): Promise<void> {
+    let timeout: number | undefined;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      try {
+        ({ timeout, signal } = validateAcquireOptions(options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.isClosed) return Promise.reject(SemaphoreError.closed(this.name, 'sem_trywait'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.pending === 0) {
+      const err = native.tryWait(this.handle);
+      if (this.debug) this.log('acquire: sem_trywait', err);
+      if (err === 0) return resolved;
+      if (err !== EAGAIN) return Promise.reject(this.failure(err, 'sem_trywait'));
+      if (timeout === 0) return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
+    } else if (timeout === 0) {
+      return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, settled: false, timer: undefined, signal, onAbort: undefined };
+      if (timeout !== undefined && timeout !== Infinity) {
+        waiter.timer = setTimeout(() => {
+          this.settle(waiter, SemaphoreError.fromErrno(ETIMEDOUT, 'sem_clockwait', this.name));
+        }, timeout);
+      }
+      if (signal !== undefined) {
+        waiter.onAbort = () => this.settle(waiter, abortError(signal));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queue.push(waiter);
+      this.pending++;
+      this.pump();
+    });
+  }
+
+  /**
+   * Takes one unit if one is free and no acquire() of this handle is
+   * waiting; never waits. Returns whether it took one.
+   */
+  tryAcquire(): boolean {
+    if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
+    if (this.pending > 0) return false;
+    const err = native.tryWait(this.handle);
+    if (this.debug) this.log('tryAcquire: sem_trywait', err);
+    if (err === 0) return true;
+    if (err === EAGAIN) return false;
+    throw this.failure(err, 'sem_trywait');
+  }
+
+  /** Gives back one unit (`sem_post`); the Promise API's name for post(). */
+  release(): void {
+    this.post();
+  }
+
+  /**
+   * Runs `fn` holding one unit: acquire(), then `fn`, then release() in a
+   * finally. Returns what `fn` returns.
+   *
+   * @example
+   * const rows = await sem.withLock(() => db.exportAll(), { timeout: 10_000 });
+   */
+  async withLock<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+    await this.acquire(options);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Closes this handle (`sem_close`). The semaphore itself lives on for
+   * other handles and processes; only unlink() removes it. Pending
+   * acquire() calls reject with `ERR_SEMAPHORE_CLOSED`. Closing twice is a no-op.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    native.close(this.handle);
+    if (this.debug) debugLog(this.name, 'sem_close');
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      this.settle(this.queue[i], SemaphoreError.closed(this.name, 'sem_clockwait'));
+    }
+    this.queue.length = 0;
+    this.queueHead = 0;
+  }
+
+  /**
+   * Removes the name (`sem_unlink`): later opens create a new semaphore;
+   * processes that have it open keep using the old one until they close it.
+   * Works on a closed handle too.
+   * @throws SemaphoreError `ENOENT` when the name is already gone.
+   */
+  unlink(): void {
+    unlinkName(this.name, this.debug);
+  }
+
+  /**
+   * Removes a semaphore by name without opening it (`sem_unlink`).
+   * @throws SemaphoreError `ENOENT` when there is no such semaphore.
+   */
+  static unlink(name: string): void {
+    unlinkName(normalizeName(name), debugFromEnv);
+  }
+
+  /** Closes the handle: `using sem = new Semaphore('jobs')`. */
+  [disposeSymbol](): void {
+    this.close();
+  }
+
+  // The async path: one wait slice in flight per handle, for the head waiter.
+  private pump(): void {
+    if (this.sliceInFlight || this.isClosed) return;
+    // Units may be free already (released by this process, say): take them
+    // here rather than through the threadpool.
+    while (this.pending > 0) {
+      const err = native.tryWait(this.handle);
+      if (err !== 0) break;
+      this.grant();
+    }
+    if (this.pending === 0) return;
+    this.sliceInFlight = true;
+    native.waitSlice(this.handle, SLICE_MS, this.onSlice);
+  }
+
+  private sliceDone(err: number): void {
+    try {
+      this.sliceInFlight = false;
+      if (this.debug) this.log('acquire: wait slice', err);
+      if (err === 0) {
+        this.grant();
+      } else if (err !== ETIMEDOUT && err !== ECANCELED && err !== EINTR) {
+        const waiter = this.nextWaiter();
+        if (waiter !== undefined) this.settle(waiter, this.failure(err, 'sem_clockwait'));
+      }
+      this.pump();
+    } catch (error) {
+      // This callback must not throw: the native side would take it to mean
+      // that JS never received the unit.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
+  // Hands a unit just taken to the oldest live waiter, or gives it back.
+  private grant(): void {
+    const waiter = this.nextWaiter();
+    if (waiter !== undefined) {
+      this.settle(waiter, undefined);
+    } else if (!this.isClosed) {
+      native.post(this.handle);
+    }
+  }
+
+  private nextWaiter(): Waiter | undefined {
+    while (this.queueHead < this.queue.length) {
+      const waiter = this.queue[this.queueHead++];
+      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+        this.queue.splice(0, this.queueHead);
+        this.queueHead = 0;
+      }
+      if (!waiter.settled) return waiter;
+    }
+    this.queue.length = 0;
+    this.queueHead = 0;
+    return undefined;
+  }
+
+  private settle(waiter: Waiter, error: Error | undefined): void {
+    if (waiter.settled) return;
+    waiter.settled = true;
+    this.pending--;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+
+  private failure(err: number, syscall: string): SemaphoreError {
+    return err === CLOSED ? SemaphoreError.closed(this.name, syscall) : SemaphoreError.fromErrno(err, syscall, this.name);
+  }
+
+  private log(operation: string, err: number): void {
+    debugLog(this.name, `${operation} -> ${err === 0 ? 'ok' : err === CLOSED ? 'closed' : `errno ${err}`}`);
+  }
+}
+
+// Signals the program listens to in JS: while a sync wait blocks, they
+// interrupt it (EINTR) so that the wait can return and the listener run.
+const INTERRUPTING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
+function interruptingSignals(): number {
+  let mask = 0;
+  for (const signal of INTERRUPTING) {
+    if (process.listenerCount(signal) > 0) mask |= 1 << osConstants.signals[signal];
+  }
+  return mask;
+}
+
+function validateAcquireOptions(options: AcquireOptions): AcquireOptions {
+  const o = validateObject(options, 'options') ?? {};
+  const timeout = o.timeout === undefined || o.timeout === Infinity ? undefined : validateTimeout(o.timeout, 'options.timeout');
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  }
+  return { timeout, signal };
+}
+
+function unlinkName(name: string, debug: boolean): void {
+  const err = native.unlink(name);
+  if (debug) debugLog(name, `sem_unlink -> ${err === 0 ? 'ok' : `errno ${err}`}`);
+  if (err !== 0) throw SemaphoreError.fromErrno(err, 'sem_unlink', name);
+}
