@@ -1,0 +1,110 @@
+'use strict';
+// Shared by every test file: unique semaphore names, cleanup, and real
+// child processes (spawned node scripts from test/fixtures/).
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const Semaphore = require('..');
+
+const PREFIX = `psem-test-${process.pid}-`;
+let counter = 0;
+const made = new Set();
+
+/** A name unique to this run (pid + counter), removed by the root after-hooks. */
+function uniqueName(label = 'sem') {
+  const name = `/${PREFIX}${counter++}-${label}`;
+  made.add(name);
+  return name;
+}
+
+/** Unlinks every name this run made that still exists. */
+function unlinkAll() {
+  for (const name of made) {
+    try {
+      Semaphore.unlink(name);
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+  }
+  made.clear();
+}
+
+/** The sem.* entries of /dev/shm that this run left behind. */
+function leftovers() {
+  return fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.${PREFIX}`));
+}
+
+/** true when the kernel object behind `name` exists. */
+function exists(name) {
+  return fs.existsSync(`/dev/shm/sem.${name.replace(/^\//, '')}`);
+}
+
+/**
+ * How many mappings of the semaphore `name` the process has (/proc/PID/maps),
+ * matched by inode: glibc maps a new semaphore under a temporary name, and
+ * maps a name only once per process however many handles open it.
+ */
+function mappings(name, pid = 'self') {
+  const ino = String(fs.statSync(`/dev/shm/sem.${name.replace(/^\//, '')}`).ino);
+  return fs
+    .readFileSync(`/proc/${pid}/maps`, 'utf8')
+    .split('\n')
+    .filter((line) => line.split(/\s+/)[4] === ino && line.includes('/dev/shm/')).length;
+}
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+/**
+ * Spawns `node fixtures/<script> ...args` and returns the child, with
+ * `child.done`: a promise of { code, signal, stdout, stderr }, and
+ * `child.line(re)`: a promise of the first stdout line matching re.
+ */
+function run(script, args = [], options = {}) {
+  const file = path.isAbsolute(script) ? script : path.join(FIXTURES, script);
+  const child = spawn(process.execPath, [...(options.nodeArgs || []), file, ...args], {
+    cwd: options.cwd || path.join(__dirname, '..'),
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers = [];
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    for (const w of watchers.slice()) {
+      const hit = stdout.split('\n').find((l) => w.re.test(l));
+      if (hit !== undefined) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(hit);
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.done = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      for (const w of watchers) w.reject(new Error(`child exited (${code ?? signal}) before printing ${w.re}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  child.line = (re) =>
+    new Promise((resolve, reject) => {
+      const hit = stdout.split('\n').find((l) => re.test(l));
+      if (hit !== undefined) return resolve(hit);
+      if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`child already exited before printing ${re}`));
+      watchers.push({ re, resolve, reject });
+    });
+  return child;
+}
+
+/** Runs a fixture to its end and returns { code, signal, stdout, stderr }. */
+function runToEnd(script, args, options) {
+  return run(script, args, options).done;
+}
+
+module.exports = { Semaphore, uniqueName, unlinkAll, leftovers, exists, mappings, run, runToEnd, FIXTURES };
