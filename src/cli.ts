@@ -1,0 +1,766 @@
+#!/usr/bin/env node
+// The `posix-semaphore` command: inspect and operate named semaphores from a
+// shell, and hold one while a command runs (like flock(1)). Exit codes are
+// part of the interface: 0 ok, 1 failure, 2 bad usage, 124 timeout, and the
+// command's own status for `run`.
+import { spawn } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, statSync, Stats } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { SemaphoreError } from './errors';
+import { Semaphore } from './semaphore';
+import { normalizeName, TIMEOUT_MAX } from './validate';
+import { constants } from './binding';
+
+const PROGRAM = 'posix-semaphore';
+const SHM_DIR = '/dev/shm';
+/** Smaller than a glibc sem_t: not a semaphore, and mapping it would fault (SIGBUS). */
+const SEM_T_SIZE = 32;
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_TIMEOUT = 124;
+
+/** Bad usage: exit 2, with a hint to the help. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure with a message already fit for the user: exit with `status`. */
+class Failure extends Error {
+  constructor(
+    message: string,
+    readonly status: number = EXIT_FAILURE,
+  ) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  /** Positionals and options, as the help shows them. */
+  usage: string;
+  /** One line for the command list. */
+  summary: string;
+  /** More about it, for `posix-semaphore COMMAND --help`. */
+  description?: string;
+  /** Its options, a line each, for the help. */
+  optionHelp: string[];
+  options: Options;
+  /** How many positionals it takes (NAME). */
+  positionals: number;
+  run(positionals: string[], values: Values, command: string[]): Promise<number> | number;
+}
+
+// ---------------------------------------------------------------------------
+// Argument checks: each failure is bad usage (exit 2).
+
+function integerArg(text: string | undefined, flag: string, min: number, max: number, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} must be a whole number, not '${text}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, not ${text}`);
+  return n;
+}
+
+/** Milliseconds: digits with an optional fraction, up to setTimeout's limit. */
+function timeoutArg(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--timeout must be a number of milliseconds, not '${text}'`);
+  const ms = Number(text);
+  if (ms > TIMEOUT_MAX) throw new UsageError(`--timeout must be at most ${TIMEOUT_MAX} ms, not ${text}`);
+  return ms;
+}
+
+function modeArg(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(text)) throw new UsageError(`--mode must be octal permission bits like 0600 or 640, not '${text}'`);
+  return parseInt(text, 8);
+}
+
+function nameArg(text: string): string {
+  try {
+    return normalizeName(text);
+  } catch (err) {
+    throw new UsageError(`invalid semaphore name ${JSON.stringify(text)}: ${reason(err)}`);
+  }
+}
+
+// "The argument 'name' must not contain ... Received ..." -> "must not contain ..."
+function reason(err: unknown): string {
+  const message = (err as Error).message;
+  return message.replace(/^The argument '[^']*' /, '').replace(/\. Received .*$/, '');
+}
+
+// ---------------------------------------------------------------------------
+// Output helpers.
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function printJson(value: unknown): void {
+  out(JSON.stringify(value, null, 2));
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+// uid -> user name from /etc/passwd (gid -> group from /etc/group); the number if unknown.
+const idNames = new Map<string, Map<number, string>>();
+function nameOfId(file: '/etc/passwd' | '/etc/group', id: number): string {
+  let names = idNames.get(file);
+  if (names === undefined) {
+    names = new Map();
+    try {
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        const fields = line.split(':');
+        if (fields.length >= 3 && !names.has(Number(fields[2]))) names.set(Number(fields[2]), fields[0]);
+      }
+    } catch {
+      // No such file (a minimal container): numbers it is.
+    }
+    idNames.set(file, names);
+  }
+  return names.get(id) ?? String(id);
+}
+
+/** The file behind a semaphore, where the platform has one (Linux: /dev/shm/sem.NAME). */
+function pathOf(name: string): string | undefined {
+  return process.platform === 'linux' ? join(SHM_DIR, `sem.${name.slice(1)}`) : undefined;
+}
+
+/**
+ * A failure of the library, reworded for a shell user where the API's advice
+ * ("pass create: true") would not fit.
+ */
+function failureOf(err: unknown, name?: string): Failure | unknown {
+  if (!(err instanceof SemaphoreError)) return err;
+  const subject = `semaphore '${err.semaphore ?? name}'`;
+  switch (err.code) {
+    case 'ENOENT':
+      return new Failure(`${subject} does not exist; create it with '${PROGRAM} create ${err.semaphore ?? name}' or check the name (${PROGRAM} list)`);
+    case 'EEXIST':
+      return new Failure(`${subject} already exists; drop --exclusive to open it as it is`);
+    case 'EACCES':
+      return new Failure(`permission denied for ${subject}; check its mode and owner (${PROGRAM} info ${err.semaphore ?? name})`);
+    default:
+      return new Failure(err.message);
+  }
+}
+
+function open(name: string, options: ConstructorParameters<typeof Semaphore>[1]): Semaphore {
+  try {
+    return new Semaphore(name, options);
+  } catch (err) {
+    throw failureOf(err, name);
+  }
+}
+
+/** The value, or undefined where the platform cannot tell (macOS: ENOSYS). */
+function valueOf(sem: Semaphore): number | undefined {
+  try {
+    return sem.value;
+  } catch (err) {
+    if (err instanceof SemaphoreError && err.code === 'ENOSYS') return undefined;
+    throw failureOf(err, sem.name);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// list and info
+
+interface Description {
+  name: string;
+  path: string | null;
+  value: number | null;
+  /** Why the value is null: 'EACCES', 'ENOSYS', ... */
+  error?: string;
+  mode: string | null;
+  uid: number | null;
+  owner: string | null;
+  gid: number | null;
+  group: string | null;
+  size: number | null;
+  modified: string | null;
+}
+
+/**
+ * What there is to know about a semaphore: the stat of its file and its
+ * value, read through a handle opened with create: false and closed again.
+ */
+function describeSemaphore(name: string, stats: Stats | undefined): Description {
+  const description: Description = {
+    name,
+    path: pathOf(name) ?? null,
+    value: null,
+    mode: stats ? octal(stats.mode) : null,
+    uid: stats ? stats.uid : null,
+    owner: stats ? nameOfId('/etc/passwd', stats.uid) : null,
+    gid: stats ? stats.gid : null,
+    group: stats ? nameOfId('/etc/group', stats.gid) : null,
+    size: stats ? stats.size : null,
+    modified: stats ? stats.mtime.toISOString() : null,
+  };
+  if (stats !== undefined && (!stats.isFile() || stats.size < SEM_T_SIZE)) {
+    description.error = 'EINVAL';
+    return description;
+  }
+  let sem: Semaphore;
+  try {
+    sem = new Semaphore(name, { create: false });
+  } catch (err) {
+    if (err instanceof SemaphoreError && err.code !== 'ENOENT') {
+      description.error = err.code;
+      return description;
+    }
+    throw err;
+  }
+  try {
+    description.value = sem.value;
+  } catch (err) {
+    if (!(err instanceof SemaphoreError)) throw err;
+    description.error = err.code;
+  } finally {
+    sem.close();
+  }
+  return description;
+}
+
+function shownValue(d: Description): string {
+  if (d.value !== null) return String(d.value);
+  switch (d.error) {
+    case 'EACCES':
+      return '? (permission denied)';
+    case 'ENOSYS':
+      return '? (not available on this platform)';
+    case 'EINVAL':
+      return '? (not a semaphore)';
+    default:
+      return `? (${d.error})`;
+  }
+}
+
+function list(_: string[], values: Values): number {
+  if (process.platform !== 'linux') {
+    throw new Failure(`list needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
+  }
+  const descriptions: Description[] = [];
+  for (const file of readdirSync(SHM_DIR).sort()) {
+    if (!file.startsWith('sem.') || file.length === 4) continue;
+    const name = `/${file.slice(4)}`;
+    try {
+      descriptions.push(describeSemaphore(name, statSync(join(SHM_DIR, file))));
+    } catch (err) {
+      // Unlinked between readdir and open: it is not there any more.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+  }
+  if (values.json) {
+    printJson(descriptions);
+    return EXIT_OK;
+  }
+  if (descriptions.length === 0) return EXIT_OK;
+  const rows = [['NAME', 'VALUE', 'MODE', 'OWNER'], ...descriptions.map((d) => [d.name, shownValue(d), d.mode ?? '', d.owner ?? ''])];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  for (const row of rows) out(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return EXIT_OK;
+}
+
+function info([text]: string[], values: Values): number {
+  const name = nameArg(text);
+  const path = pathOf(name);
+  let stats: Stats | undefined;
+  if (path !== undefined) {
+    try {
+      stats = statSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw failureOf(SemaphoreError.fromErrno(osConstants.errno.ENOENT, 'sem_open', name));
+      throw err;
+    }
+  }
+  let description: Description;
+  try {
+    description = describeSemaphore(name, stats);
+  } catch (err) {
+    throw failureOf(err, name);
+  }
+  if (values.json) {
+    printJson(description);
+    return EXIT_OK;
+  }
+  const lines: Array<[string, string | null]> = [
+    ['name', description.name],
+    ['value', shownValue(description)],
+    ['mode', description.mode],
+    ['owner', description.uid === null ? null : `${description.owner} (uid ${description.uid})`],
+    ['group', description.gid === null ? null : `${description.group} (gid ${description.gid})`],
+    ['size', description.size === null ? null : `${description.size} bytes`],
+    ['modified', description.modified],
+    ['path', description.path],
+  ];
+  for (const [key, value] of lines) if (value !== null) out(`${key.padEnd(8)}  ${value}`);
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------
+// create, post, wait, unlink
+
+function create([text]: string[], values: Values): number {
+  const name = nameArg(text);
+  const value = integerArg(values.value as string | undefined, '--value', 0, constants.SEM_VALUE_MAX, 1);
+  const mode = modeArg(values.mode as string | undefined);
+  const sem = open(name, { create: true, exclusive: values.exclusive === true, value, mode: mode ?? 0o600 });
+  try {
+    const path = pathOf(name);
+    // Like mkdir -m: the mode asked for, not the mode the umask leaves.
+    if (sem.created && mode !== undefined && path !== undefined) chmodSync(path, mode);
+    if (sem.created) {
+      out(`created ${name} with value ${value}, mode ${octal(mode ?? statMode(path) ?? 0o600)}`);
+    } else {
+      const now = valueOf(sem);
+      out(`${name} exists already${now === undefined ? '' : ` with value ${now}`}; left as it is`);
+    }
+  } finally {
+    sem.close();
+  }
+  return EXIT_OK;
+}
+
+function statMode(path: string | undefined): number | undefined {
+  return path === undefined ? undefined : statSync(path).mode;
+}
+
+function post([text]: string[], values: Values): number {
+  const name = nameArg(text);
+  const count = integerArg(values.count as string | undefined, '--count', 1, constants.SEM_VALUE_MAX, 1);
+  const sem = open(name, { create: false });
+  try {
+    for (let posted = 0; posted < count; posted++) {
+      try {
+        sem.post();
+      } catch (err) {
+        const failure = failureOf(err, name);
+        if (failure instanceof Failure && posted > 0) failure.message += ` (after posting ${posted} of ${count})`;
+        throw failure;
+      }
+    }
+    const now = valueOf(sem);
+    out(`posted ${count} to ${name}${now === undefined ? '' : `; value now ${now}`}`);
+  } finally {
+    sem.close();
+  }
+  return EXIT_OK;
+}
+
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type ForwardedSignal = (typeof FORWARDED_SIGNALS)[number];
+
+function signalStatus(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
+/**
+ * acquire() with the timeout asked for, abandoned cleanly (holding nothing)
+ * when SIGINT, SIGTERM or SIGHUP arrives while it waits.
+ * Returns the signal that interrupted it, if any.
+ */
+async function acquireInterruptibly(sem: Semaphore, timeout: number | undefined): Promise<ForwardedSignal | undefined> {
+  const controller = new AbortController();
+  let interruptedBy: ForwardedSignal | undefined;
+  const onSignal = (signal: ForwardedSignal): void => {
+    interruptedBy ??= signal;
+    controller.abort();
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+  try {
+    await sem.acquire({ timeout, signal: controller.signal });
+  } catch (err) {
+    if (interruptedBy !== undefined) return interruptedBy;
+    if (err instanceof SemaphoreError && err.code === 'ETIMEDOUT') {
+      const message = timeout === 0 ? `semaphore '${sem.name}' is taken (its value is 0)` : `timed out after ${timeout} ms waiting for semaphore '${sem.name}'`;
+      throw new Failure(message, EXIT_TIMEOUT);
+    }
+    throw failureOf(err, sem.name);
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, onSignal);
+  }
+  if (interruptedBy !== undefined) {
+    // The signal came in the instant the unit was granted: give it back.
+    sem.release();
+    return interruptedBy;
+  }
+  return undefined;
+}
+
+async function wait([text]: string[], values: Values): Promise<number> {
+  const name = nameArg(text);
+  const timeout = timeoutArg(values.timeout as string | undefined);
+  const sem = open(name, { create: false });
+  try {
+    const signal = await acquireInterruptibly(sem, timeout);
+    if (signal !== undefined) return signalStatus(signal);
+    const now = valueOf(sem);
+    out(`took 1 from ${name}${now === undefined ? '' : `; value now ${now}`}`);
+  } finally {
+    sem.close();
+  }
+  return EXIT_OK;
+}
+
+function unlink([text]: string[]): number {
+  const name = nameArg(text);
+  try {
+    Semaphore.unlink(name);
+  } catch (err) {
+    throw failureOf(err, name);
+  }
+  out(`unlinked ${name}`);
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------
+// run: hold the semaphore while a command runs.
+
+/** Fields of /proc/PID/stat after the command name: state, ppid, pgrp, session, tty_nr, tpgid. */
+function procStat(pid: number | 'self'): { pgrp: number; tpgid: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pgrp: Number(fields[2]), tpgid: Number(fields[5]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * true when the terminal already sent `signal` to the command: SIGINT (Ctrl-C)
+ * and SIGHUP go to the whole foreground process group, which the command
+ * shares with us. Forwarding it again would deliver it twice, and many
+ * programs take a second Ctrl-C as "quit now, skip the clean-up".
+ */
+function terminalDelivered(signal: ForwardedSignal, childPid: number): boolean {
+  if (signal === 'SIGTERM' || process.platform !== 'linux') return false;
+  const self = procStat('self');
+  const child = procStat(childPid);
+  return self !== undefined && child !== undefined && self.tpgid > 0 && self.tpgid === self.pgrp && child.pgrp === self.pgrp;
+}
+
+async function runCommand([text]: string[], values: Values, command: string[]): Promise<number> {
+  const name = nameArg(text);
+  const timeout = timeoutArg(values.timeout as string | undefined);
+  const value = integerArg(values.value as string | undefined, '--value', 0, constants.SEM_VALUE_MAX, 1);
+  if (command.length === 0) throw new UsageError('missing COMMAND: run NAME -- COMMAND [ARG...]', 'run');
+  // releaseOnExit: should this process die of an uncaught error, the unit goes back.
+  const sem = open(name, { create: true, value, releaseOnExit: true });
+  try {
+    const interrupted = await acquireInterruptibly(sem, timeout);
+    if (interrupted !== undefined) return signalStatus(interrupted);
+    try {
+      return await spawnHolding(command);
+    } finally {
+      sem.release();
+    }
+  } finally {
+    sem.close();
+  }
+}
+
+/** Runs the command with our stdio, forwarding signals; resolves to its exit status. */
+function spawnHolding([file, ...args]: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: 'inherit' });
+    const forward = (signal: ForwardedSignal): void => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null && !terminalDelivered(signal, child.pid)) {
+        child.kill(signal);
+      }
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const done = (status: number): void => {
+      for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, forward);
+      resolve(status);
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // Like a shell: 127 when there is no such command, 126 when it cannot run.
+      const notFound = err.code === 'ENOENT';
+      process.stderr.write(`${PROGRAM}: cannot run '${file}': ${notFound ? 'command not found' : err.message}\n`);
+      done(notFound ? 127 : 126);
+    });
+    child.on('exit', (code, signal) => done(signal !== null ? signalStatus(signal) : (code ?? EXIT_FAILURE)));
+  });
+}
+
+/**
+ * Splits `run`'s arguments into its own (NAME and options) and the command:
+ * at `--`, or else at the first word after NAME, so that the command's own
+ * options (`ls -l`) are never taken for ours.
+ */
+function splitCommand(args: string[], options: Options): [string[], string[]] {
+  let positionals = 0;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return [args.slice(0, i), args.slice(i + 1)];
+    if (arg.startsWith('-') && arg !== '-') {
+      const long = arg.startsWith('--') ? arg.slice(2) : undefined;
+      const option = long !== undefined ? options[long] : Object.values(options).find((o) => `-${o.short}` === arg);
+      if (option?.type === 'string' && !arg.includes('=')) i++;
+      continue;
+    }
+    if (++positionals === 2) return [args.slice(0, i), args.slice(i)];
+  }
+  return [args, []];
+}
+
+// ---------------------------------------------------------------------------
+// The command table, help and dispatch.
+
+const help = { type: 'boolean', short: 'h' } as const;
+
+const COMMANDS: Record<string, Command> = {
+  list: {
+    usage: 'list [--json]',
+    summary: `list the semaphores of this host (Linux: the sem.* files of ${SHM_DIR}) with their values`,
+    description:
+      'Each one is opened without creating it, read (sem_getvalue) and closed again. A value\n' +
+      'shows as "?" when it cannot be read, such as another user\'s semaphore with mode 0600.',
+    optionHelp: ['--json             an array of objects: name, path, value, mode, uid, owner, gid, group, size, modified'],
+    options: { json: { type: 'boolean' }, help },
+    positionals: 0,
+    run: list,
+  },
+  info: {
+    usage: 'info NAME [--json]',
+    summary: 'show the value, mode, owner, size and path of one semaphore',
+    optionHelp: ['--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified'],
+    options: { json: { type: 'boolean' }, help },
+    positionals: 1,
+    run: info,
+  },
+  create: {
+    usage: 'create NAME [--value N] [--mode 0600] [--exclusive]',
+    summary: 'create a semaphore, or leave an existing one as it is',
+    optionHelp: [
+      '--value N          its initial value (default 1)',
+      '--mode MODE        octal permission bits, set exactly as given: the umask does not apply (default 0600)',
+      '--exclusive        fail if it exists already',
+    ],
+    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, help },
+    positionals: 1,
+    run: create,
+  },
+  post: {
+    usage: 'post NAME [--count N]',
+    summary: 'add to the value (sem_post), waking waiters; gives back a unit lost to SIGKILL',
+    optionHelp: ['--count N          post N times (default 1)'],
+    options: { count: { type: 'string' }, help },
+    positionals: 1,
+    run: post,
+  },
+  wait: {
+    usage: 'wait NAME [--timeout MS]',
+    summary: 'take one unit and keep it (sem_wait)',
+    description:
+      'Waits until the value is above 0, takes one unit and exits without giving it back: the\n' +
+      'shell twin of sem_wait. `post NAME` gives it back. To hold a semaphore only while a\n' +
+      'command runs, use run.',
+    optionHelp: ['--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting'],
+    options: { timeout: { type: 'string' }, help },
+    positionals: 1,
+    run: wait,
+  },
+  unlink: {
+    usage: 'unlink NAME',
+    summary: 'remove the name (sem_unlink); processes that have it open keep using it',
+    optionHelp: [],
+    options: { help },
+    positionals: 1,
+    run: unlink,
+  },
+  run: {
+    usage: 'run NAME [--timeout MS] [--value N] -- COMMAND [ARG...]',
+    summary: 'hold one unit while COMMAND runs, like flock(1), and exit with its status',
+    description:
+      'Takes one unit (creating the semaphore with --value if it does not exist), runs COMMAND\n' +
+      'with this terminal, and gives the unit back when COMMAND ends, however it ends.\n' +
+      'SIGINT, SIGTERM and SIGHUP are forwarded to COMMAND; a Ctrl-C at the terminal reaches it\n' +
+      'directly and is not sent twice.\n\n' +
+      "Exit status: COMMAND's; 128+N if signal N killed it; 124 if the timeout ran out before\n" +
+      'the semaphore was free; 127 if COMMAND was not found.',
+    optionHelp: [
+      '--timeout MS       give up waiting after MS milliseconds (exit 124)',
+      '--value N          the initial value if this call creates the semaphore (default 1)',
+    ],
+    options: { timeout: { type: 'string' }, value: { type: 'string' }, help },
+    positionals: 1,
+    run: runCommand,
+  },
+  demo: {
+    usage: 'demo [--workers N] [--iterations N] [--value N] [--sync]',
+    summary: 'watch worker processes share a counter file under one semaphore',
+    description:
+      'Forks worker processes that each increment a shared counter file under one semaphore\n' +
+      '(await acquire() ... release()); shows who holds it, the queue, the throughput and the\n' +
+      'worst event-loop delay of the waiting workers; then checks that no update was lost\n' +
+      '(exit 0) or that some were (exit 1), and removes the semaphore and its files.',
+    optionHelp: [
+      '--workers N        worker processes (default 4)',
+      '--iterations N     updates per worker (default 250)',
+      '--value N          initial value (default 1); above 1, workers update at once and lose updates',
+      '--sync             workers wait with the blocking wait() instead of await acquire()',
+    ],
+    options: {
+      workers: { type: 'string' },
+      iterations: { type: 'string' },
+      value: { type: 'string' },
+      sync: { type: 'boolean' },
+      help,
+    },
+    positionals: 0,
+    run: async (_, values) => {
+      const { runDemo } = await import('./demo');
+      return runDemo({
+        workers: integerArg(values.workers as string | undefined, '--workers', 1, 64, 4),
+        iterations: integerArg(values.iterations as string | undefined, '--iterations', 1, 1_000_000, 250),
+        value: integerArg(values.value as string | undefined, '--value', 1, 64, 1),
+        sync: values.sync === true,
+      });
+    },
+  },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.split(' ')[0].length));
+  return [
+    `Usage: ${PROGRAM} COMMAND [ARGS]`,
+    '',
+    'Named POSIX semaphores from the shell. NAME is the semaphore\'s name, with or without its leading /.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    `Run '${PROGRAM} COMMAND --help' for a command's usage and options.`,
+    '',
+    'Exit status: 0 ok; 1 failure (a one-line message on stderr); 2 bad usage;',
+    '124 a wait or run timed out; run exits with the status of its command.',
+    '',
+    'Options:',
+    '  -h, --help       this help',
+    '  -v, --version    the version of posix-semaphore',
+  ].join('\n');
+}
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name];
+  return [
+    `Usage: ${PROGRAM} ${c.usage}`,
+    '',
+    `${c.summary[0].toUpperCase()}${c.summary.slice(1)}.`,
+    ...(c.description ? ['', c.description] : []),
+    '',
+    'Options:',
+    ...c.optionHelp.map((line) => `  ${line}`),
+    '  -h, --help         this help',
+  ].join('\n');
+}
+
+// parseArgs' messages are written for programmers: keep what a user needs.
+function usageMessage(err: Error & { code?: string }, command: string): string {
+  const unknown = /Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `unknown option '${unknown[1]}' for '${command}'`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
+  if (missing) return `option '${missing[1]}' needs a value`;
+  const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(err.message);
+  if (ambiguous) return `option '${ambiguous[1]}' needs a value (one that starts with '-' goes as ${ambiguous[1]}=-N)`;
+  const positional = /Unexpected argument '([^']*)'/.exec(err.message);
+  if (positional) return `unexpected argument '${positional[1]}' for '${command}'`;
+  return err.message;
+}
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  let commandName: string | undefined;
+  try {
+    if (first === undefined) {
+      process.stderr.write(`${mainHelp()}\n`);
+      return EXIT_USAGE;
+    }
+    if (first === '-h' || first === '--help') {
+      out(mainHelp());
+      return EXIT_OK;
+    }
+    if (first === '-v' || first === '--version') {
+      out(version());
+      return EXIT_OK;
+    }
+    if (first === 'help') {
+      const topic = rest[0];
+      if (topic === undefined) out(mainHelp());
+      else if (Object.hasOwn(COMMANDS, topic)) out(commandHelp(topic));
+      else throw new UsageError(`unknown command '${topic}'`);
+      return EXIT_OK;
+    }
+    if (!Object.hasOwn(COMMANDS, first)) {
+      throw new UsageError(first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`);
+    }
+    commandName = first;
+    const command = COMMANDS[first];
+    const [own, tail] = first === 'run' ? splitCommand(rest, command.options) : [rest, []];
+    let parsed: { values: Values; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: own, options: command.options, allowPositionals: true, strict: true }) as typeof parsed;
+    } catch (err) {
+      throw new UsageError(usageMessage(err as Error, first), first);
+    }
+    if (parsed.values.help) {
+      out(commandHelp(first));
+      return EXIT_OK;
+    }
+    if (parsed.positionals.length < command.positionals) throw new UsageError(`missing NAME`, first);
+    if (parsed.positionals.length > command.positionals) {
+      throw new UsageError(`unexpected argument '${parsed.positionals[command.positionals]}' for '${first}'`, first);
+    }
+    return await command.run(parsed.positionals, parsed.values, tail);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      const helpFor = err.command ?? commandName;
+      process.stderr.write(`${PROGRAM}: ${err.message}\nTry '${PROGRAM} ${helpFor ? `${helpFor} ` : ''}--help'.\n`);
+      return EXIT_USAGE;
+    }
+    const failure = failureOf(err);
+    if (failure instanceof Failure) {
+      process.stderr.write(`${PROGRAM}: ${failure.message}\n`);
+      return failure.status;
+    }
+    const error = err as NodeJS.ErrnoException;
+    process.stderr.write(`${PROGRAM}: ${error.code ? `${error.message}` : String(error.stack ?? error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+if (require.main === module) {
+  // `posix-semaphore list | head -1`: a closed pipe is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
+  main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}
