@@ -141,10 +141,10 @@ function pathOf(name: string): string | undefined {
 }
 
 /**
- * A failure of the library, reworded for a shell user where the API's advice
- * ("pass create: true") would not fit.
+ * A SemaphoreError as a Failure, reworded for a shell user where the API's
+ * advice ("pass create: true") would not fit; any other error as it is.
  */
-function failureOf(err: unknown, name?: string): Failure | unknown {
+function failureOf(err: unknown, name?: string): unknown {
   if (!(err instanceof SemaphoreError)) return err;
   const subject = `semaphore '${err.semaphore ?? name}'`;
   switch (err.code) {

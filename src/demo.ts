@@ -25,7 +25,6 @@ export interface DemoOptions {
 }
 
 interface WorkerConfig {
-  id: number;
   name: string;
   counter: string;
   iterations: number;
@@ -45,6 +44,7 @@ type WorkerMessage =
 const COUNTER_WIDTH = 16; // the counter is a fixed-width decimal, rewritten in place
 const STALL_MS = 15_000; // no update for this long: a worker is stuck
 const DELAY_RESOLUTION_MS = 1;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 // ---------------------------------------------------------------------------
 // The worker
@@ -125,11 +125,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const output = options.output ?? process.stdout;
   const tty = output.isTTY === true;
   const name = `/posix-semaphore-demo-${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'posix-semaphore-demo-'));
-  const counter = join(dir, 'counter');
   const expected = count * iterations;
 
   const sem = new Semaphore(name, { create: true, exclusive: true, value });
+  const dir = mkdtempSync(join(tmpdir(), 'posix-semaphore-demo-'));
+  const counter = join(dir, 'counter');
   const fd = openSync(counter, 'w+');
   writeCounter(fd, 0);
 
@@ -152,7 +152,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const finished = new Promise<void>((resolve) => {
     let running = count;
     for (let id = 1; id <= count; id++) {
-      const config: WorkerConfig = { id, name, counter, iterations, sync };
+      const config: WorkerConfig = { name, counter, iterations, sync };
       const child = fork(__filename, ['worker', JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const state: WorkerState = { child, state: 'starting', seq: -1, updates: 0, worstDelayMs: 0, waitedMs: 0 };
       states.push(state);
@@ -183,7 +183,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       });
       child.on('exit', (code, signal) => {
         state.exit = { code, signal };
-        if (state.state !== 'done') state.state = 'done';
+        state.state = 'done';
         if (--running === 0) resolve();
       });
     }
@@ -236,8 +236,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     interrupted ??= signal;
     stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   let exitStatus = 0;
   try {
@@ -274,8 +273,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
   } finally {
     clearInterval(interval);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
     closeSync(fd);
     sem.close();
     sem.unlink();
