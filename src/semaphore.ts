@@ -3,6 +3,7 @@ import { constants, native, NativeHandle, SLICE_MS } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { AbortError, errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { DEBUG_FLAG, listenForExit } from './exit';
+import type { SharedSemaphore } from './lock';
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
 
 const EAGAIN = errnoOf('EAGAIN');
@@ -74,7 +75,7 @@ function abortError(signal: AbortSignal): AbortError {
  * await sem.withLock(async () => { ...use the resource... });
  * sem.close();
  */
-export class Semaphore implements Disposable {
+export class Semaphore implements SharedSemaphore, Disposable {
   /** The normalised name, with its leading '/'. */
   readonly name: string;
   /** true when this call created the semaphore; false when it opened an existing one. */
