@@ -1,6 +1,5 @@
 // The exit path: one shared 'exit' listener per process (or worker), and
 // SIGINT/SIGTERM listeners only once some handle asked for releaseOnExit.
-import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 
@@ -34,6 +33,12 @@ function onSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
+// Loaded only when needed: node:worker_threads weighs ~0.4 MB of heap.
+function isMainThread(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+}
+
 /** Called when a handle with closeOnExit or releaseOnExit opens. Idempotent. */
 export function listenForExit(releaseOnExit: boolean): void {
   if (!exitListening) {
@@ -41,7 +46,7 @@ export function listenForExit(releaseOnExit: boolean): void {
     process.on('exit', onExit);
   }
   // Worker threads receive no signals; their teardown is native (env cleanup hook).
-  if (releaseOnExit && !signalsListening && isMainThread) {
+  if (releaseOnExit && !signalsListening && isMainThread()) {
     signalsListening = true;
     for (const s of SIGNALS) process.on(s, onSignal);
   }
