@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,6 +221,18 @@ inline Sem* Unwrap(const Napi::CallbackInfo& info) {
 
 constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
 
+// true when /dev/shm/sem.NAME exists but cannot hold a sem_t (a stray file).
+bool TooSmall(const std::string& name) {
+#ifdef __linux__
+  struct stat st;
+  std::string path = "/dev/shm/sem." + name.substr(1);
+  return stat(path.c_str(), &st) == 0 && st.st_size < static_cast<off_t>(sizeof(sem_t));
+#else
+  (void)name;
+  return false;
+#endif
+}
+
 // open(name, oflag, mode, value, flags) -> handle | errno
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -232,6 +245,11 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
                                  : sem_open(name.c_str(), oflag);
   if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
+  if (!(oflag & O_EXCL) && TooSmall(name)) {
+    // glibc maps whatever file has the name: touching a short one is SIGBUS.
+    sem_close(sem);
+    return Napi::Number::New(env, EINVAL);
+  }
 
   auto holder = std::make_unique<Holder>();
   holder->sem = std::make_shared<Sem>(sem, std::move(name), flags,

@@ -55,7 +55,7 @@ function explain(code: string, syscall: string | undefined, name: string | undef
       return `${subject} is at its maximum value; post() would overflow it`;
     case 'EINVAL':
       return syscall === 'sem_open'
-        ? `invalid name or initial value for ${subject}`
+        ? `cannot open ${subject}: invalid name or value, or its file in /dev/shm is not a semaphore`
         : `${subject} is not a valid semaphore`;
     case 'EMFILE':
       return `too many open files in this process; close some handles (ulimit -n)`;
