@@ -6,4 +6,3 @@ export type { RedisSemaphoreOptions, RedisClient } from './redis/options';
 export type { SharedSemaphore, SharedAcquireOptions } from './lock';
 export { SemaphoreError, AbortError } from './errors';
 export type { SemaphoreErrorCode } from './errors';
-export { RedisSemaphore as default } from './redis/semaphore';
