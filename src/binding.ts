@@ -55,3 +55,7 @@ export const native: Native = load();
 export const { constants } = native;
 /** Milliseconds a wait slice may hold a threadpool thread before it returns to JS. */
 export const SLICE_MS = 100;
+/** The slice when wait slices would otherwise leave no thread free for fs, dns or crypto. */
+export const SHORT_SLICE_MS = 10;
+/** Threads in the libuv pool (libuv reads the same variable, default 4). */
+export const THREADPOOL_SIZE = Math.min(Math.max(Number(process.env.UV_THREADPOOL_SIZE) || 4, 1), 1024);

@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { constants, native, NativeHandle, SLICE_MS } from './binding';
+import { constants, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, THREADPOOL_SIZE } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { AbortError, errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { DEBUG_FLAG, listenForExit } from './exit';
@@ -13,6 +13,8 @@ const ENOENT = errnoOf('ENOENT');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const ECANCELED = errnoOf('ECANCELED');
 const CLOSED = -1; // what the native layer returns for a closed handle
+
+let slicesInFlight = 0; // wait slices of this thread's handles on the threadpool
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 const resolved: Promise<void> = Promise.resolve();
@@ -341,12 +343,17 @@ export class Semaphore implements SharedSemaphore, Disposable {
     }
     if (this.pending === 0) return;
     this.sliceInFlight = true;
-    native.waitSlice(this.handle, SLICE_MS, this.onSlice);
+    // Long slices while a pool thread stays free for others' work; short ones
+    // once waiting handles would take every thread (fs, dns and crypto then
+    // interleave between slices instead of waiting a long slice each).
+    const ms = ++slicesInFlight < THREADPOOL_SIZE ? SLICE_MS : SHORT_SLICE_MS;
+    native.waitSlice(this.handle, ms, this.onSlice);
   }
 
   private sliceDone(err: number): void {
     try {
       this.sliceInFlight = false;
+      slicesInFlight--;
       if (this.debug) this.log('acquire: wait slice', err);
       if (err === 0) {
         this.grant();
