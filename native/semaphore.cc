@@ -350,11 +350,16 @@ class WaitSlice : public Napi::AsyncWorker {
         ++sem_->held;
       }
     }
-    Napi::Value result = Callback().Call({Napi::Number::New(env, err)});
-    if (result.IsEmpty() && err == 0) {
-      // JS could not take the unit (the environment is being torn down).
-      if (env.IsExceptionPending()) env.GetAndClearPendingException();
-      if (sem_post(semaphore_) == 0) --sem_->held;
+    // Raw napi_call_function: in a worker being terminated, JS cannot run,
+    // and node-addon-api's Call() would turn that into a fatal error.
+    napi_value argv[1] = {Napi::Number::New(env, err)};
+    napi_value result;
+    napi_status status = napi_call_function(env, env.Undefined(), Callback().Value(), 1, argv, &result);
+    if (status != napi_ok) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+      // JS never took the unit: give it back.
+      if (err == 0 && sem_post(semaphore_) == 0) --sem_->held;
     }
   }
 
