@@ -143,13 +143,16 @@ function table(rows) {
 function notesOf(results, built) {
   const notes = [];
   const o = built.original;
-  if (!o.published.ok) {
+  if (/^npm pack failed/.test(o.published.reason || '')) {
+    notes.push(`The original posix-semaphore ${o.version} could not be fetched (${o.published.reason}), so its column is n/a.`);
+  } else if (!o.published.ok) {
     const removed = [...new Set((o.published.reason || '').split('\n').map((l) => (l.match(/call to ‘([^’(]+)/) || [])[1]).filter(Boolean))];
     notes.push(
       `The original posix-semaphore ${o.version} (npm) does not build on Node ${process.versions.node} as published: ` +
         (removed.length ? `it calls V8 APIs removed in V8 7 / Node 12 (${removed.map((f) => `\`${f}()\``).join(', ')} without a context or isolate)` : o.published.reason) +
         (o.patched.ok
-          ? `. Its column is that tarball built with nan after ${COMPAT.length} mechanical renames in its constructor and init only (what its upstream HEAD did); its acquire()/release() code is unchanged.`
+          ? `. Its column is that tarball built with nan after ${COMPAT.length} mechanical renames in its constructor and module init only ` +
+            `(${COMPAT.map((c) => c.label).join(', ')}), the same kind of change its upstream HEAD made; its acquire()/release() code is unchanged.`
           : `; the compat-patched build failed too (${o.patched.reason}), so its column is n/a.`),
     );
   }
@@ -168,6 +171,15 @@ function notesOf(results, built) {
         'and where the targets are judged. With one CPU each, waking a process on the other, idle, vCPU costs tens of µs in this VM ' +
         `(C samples ${Math.min(...c).toFixed(0)}–${Math.max(...c).toFixed(0)} µs), more than the code, and Node's own threads keeping its CPU awake ` +
         'can even make it beat C; left to the scheduler, the placement flips between the two from run to run.',
+    );
+  }
+  if (results.contended) {
+    notes.push(
+      'Contended: each process runs acquire, one increment, release. POSIX semaphores are not fair, so with so short a critical section the holder ' +
+        'usually takes the unit again before a waiter wakes, and most operations stay on the uncontended path: that is the throughput a short ' +
+        'critical section gets. Peers at their fastest settings: proper-lockfile `lock(file, { realpath: false, retries: { retries: 10000, factor: 1, ' +
+        'minTimeout: 1, maxTimeout: 1 } })`; redis-semaphore `new Mutex(ioredis, key, { retryInterval: 1, refreshInterval: 0 })`, one client per ' +
+        'process, against a redis-server on 127.0.0.1 (no persistence) that the bench starts and stops.',
     );
   }
   const l = results['loop-delay'];

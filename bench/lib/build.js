@@ -76,12 +76,17 @@ function buildEmptyAddon() {
 
 // The original 0.0.2 uses V8 calls that V8 7 (Node 12) removed, all in its
 // constructor and module init; its acquire()/release() compile as they are.
-// These renames are what its upstream HEAD did; nothing else is touched.
+// The same kind of change its upstream HEAD made; nothing else is touched.
 const COMPAT = [
-  { from: /tpl->GetFunction\(\)/g, to: 'Nan::GetFunction(tpl).ToLocalChecked()', count: 2 },
-  { from: /info\[(\d)\]->BooleanValue\(\)/g, to: 'Nan::To<bool>(info[$1]).FromJust()', count: 4 },
-  { from: /v8::String::Utf8Value str\(info\[0\]->ToString\(\)\);/g, to: 'Nan::Utf8String str(info[0]);', count: 1 },
-  { from: /exports->Set\(/g, to: 'Nan::Set(exports, ', count: 1 },
+  { from: /tpl->GetFunction\(\)/g, to: 'Nan::GetFunction(tpl).ToLocalChecked()', count: 2, label: 'GetFunction() → Nan::GetFunction' },
+  { from: /info\[(\d)\]->BooleanValue\(\)/g, to: 'Nan::To<bool>(info[$1]).FromJust()', count: 4, label: 'BooleanValue() → Nan::To<bool>' },
+  {
+    from: /v8::String::Utf8Value str\(info\[0\]->ToString\(\)\);/g,
+    to: 'Nan::Utf8String str(info[0]);',
+    count: 1,
+    label: 'Utf8Value(ToString()) → Nan::Utf8String',
+  },
+  { from: /exports->Set\(/g, to: 'Nan::Set(exports, ', count: 1, label: 'Object::Set(key, value) → Nan::Set' },
 ];
 
 function patchOriginal(dir) {
