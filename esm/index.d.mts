@@ -14,3 +14,5 @@ export type AbortError = Semaphore.AbortError;
 export type SemaphoreOptions = Semaphore.SemaphoreOptions;
 export type AcquireOptions = Semaphore.AcquireOptions;
 export type SemaphoreErrorCode = Semaphore.SemaphoreErrorCode;
+export type SharedSemaphore = Semaphore.SharedSemaphore;
+export type SharedAcquireOptions = Semaphore.SharedAcquireOptions;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -67,7 +68,10 @@ class Sem {
   bool closed() const { return closed_; }
 
   // The handle is closed: no more calls, the mapping goes with the last owner.
-  void MarkClosed() { closed_ = true; }
+  void MarkClosed() {
+    closed_ = true;
+    wanted.store(false);
+  }
 
   // Posts back the units this handle still holds; returns how many.
   long ReleaseHeld() {
@@ -95,6 +99,9 @@ class Sem {
 
   long held = 0;          // units taken through this handle minus units posted
   bool inflight = false;  // a wait slice is on the threadpool
+  // Read by the slice on its pool thread: false once no acquire() wants the
+  // unit it may take, so that it posts the unit back there and then.
+  std::atomic<bool> wanted{false};
 
  private:
   sem_t* sem_;
@@ -333,9 +340,16 @@ class WaitSlice : public Napi::AsyncWorker {
       : Napi::AsyncWorker(callback, "posix-semaphore:acquire"), sem_(std::move(sem)),
         semaphore_(sem_->get()), ms_(ms) {
     sem_->inflight = true;
+    sem_->wanted.store(true);
   }
 
-  void Execute() override { err_ = TimedWait(semaphore_, ms_, true); }
+  void Execute() override {
+    err_ = TimedWait(semaphore_, ms_, true);
+    if (err_ == 0 && !sem_->wanted.load()) {
+      sem_post(semaphore_);  // every acquire gave up meanwhile: hold nothing
+      err_ = ECANCELED;
+    }
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -378,6 +392,13 @@ Napi::Value StartWaitSlice(const Napi::CallbackInfo& info) {
                                             info[1].As<Napi::Number>().DoubleValue());
   worker.release()->Queue();  // the AsyncWorker deletes itself after OnOK
   return Napi::Number::New(info.Env(), 0);
+}
+
+// setWanted(handle, wanted): whether the slice in flight should keep what it takes.
+Napi::Value SetWanted(const Napi::CallbackInfo& info) {
+  const std::shared_ptr<Sem>& sem = info[0].As<Handle>().Data()->sem;
+  if (sem) sem->wanted.store(info[1].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
 }
 
 // atExit() -> [[name, released, flags], ...] for every handle still open with
@@ -423,6 +444,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("post", Napi::Function::New(env, Post, "post"));
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
   exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
+  exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
   exports.Set("atExit", Napi::Function::New(env, AtExit, "atExit"));
 
   Napi::Object constants = Napi::Object::New(env);

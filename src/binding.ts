@@ -18,6 +18,8 @@ export interface Native {
   /** The value, or -errno. */
   getValue(handle: NativeHandle): number;
   waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
+  /** Whether the slice in flight should keep a unit it takes (false: post it back on the pool thread). */
+  setWanted(handle: NativeHandle, wanted: boolean): void;
   atExit(): Array<[name: string, released: number, flags: number]>;
   constants: {
     O_CREAT: number;

@@ -2,6 +2,7 @@
 // itself, which also carries Semaphore, SemaphoreError, AbortError and
 // default, so that CommonJS, ESM and TypeScript users all find it.
 import * as errors from './errors';
+import type * as lock from './lock';
 import * as semaphore from './semaphore';
 
 /** {@inheritDoc semaphore.Semaphore} */
@@ -13,6 +14,9 @@ namespace Semaphore {
   export type SemaphoreOptions = semaphore.SemaphoreOptions;
   export type AcquireOptions = semaphore.AcquireOptions;
   export type SemaphoreErrorCode = errors.SemaphoreErrorCode;
+  /** What this class and `RedisSemaphore` (posix-semaphore/redis) have in common. */
+  export type SharedSemaphore = lock.SharedSemaphore;
+  export type SharedAcquireOptions = lock.SharedAcquireOptions;
   /** The class itself, for `const { Semaphore } = require('posix-semaphore')`. */
   export const Semaphore = SemaphoreClass;
   export type Semaphore = semaphore.Semaphore;

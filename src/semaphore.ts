@@ -250,7 +250,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.queue.push(waiter);
-      this.pending++;
+      if (this.pending++ === 0 && this.sliceInFlight) native.setWanted(this.handle, true);
       this.pump();
     });
   }
@@ -398,7 +398,9 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private settle(waiter: Waiter, error: Error | undefined): void {
     if (waiter.settled) return;
     waiter.settled = true;
-    this.pending--;
+    // The last waiter gave up (timeout, abort): the slice in flight must not
+    // keep a unit it takes from now on.
+    if (--this.pending === 0 && this.sliceInFlight && !this.isClosed) native.setWanted(this.handle, false);
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
     if (error === undefined) waiter.resolve();

@@ -194,6 +194,25 @@ describe('Promise API', () => {
     }
   });
 
+  it('after the last acquire gives up, its wait slice still in flight does not sit on a unit', async () => {
+    const { execFileSync } = require('node:child_process');
+    const name = uniqueName();
+    const a = open(name, { value: 1 });
+    const b = open(name);
+    const probe = `const S = require(${JSON.stringify(require.resolve('..'))}); const s = new S(${JSON.stringify(name)}); try { s.tryWait(); s.post(); console.log('free') } catch (e) { console.log(e.code) }`;
+    const seen = [];
+    for (let i = 0; i < 5; i++) {
+      await a.acquire();
+      expect(await outcome(b.acquire({ timeout: 120 }), 1000)).to.equal('ETIMEDOUT'); // b's slice is still waiting
+      a.release();
+      // This event loop is blocked while another process looks: the unit must
+      // be free without any help from JS here.
+      seen.push(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).trim());
+      await sleep(120);
+    }
+    expect(seen).to.deep.equal(['free', 'free', 'free', 'free', 'free']);
+  });
+
   it('withLock(fn) returns what fn returns and releases after it', async () => {
     const sem = open(uniqueName(), { value: 1 });
     const result = await sem.withLock(async () => {

@@ -81,3 +81,48 @@ describe('the original README examples', () => {
     Semaphore.unlink(name); // the example leaves its semaphore, as the original did
   });
 });
+
+describe('examples/service.js (the README service)', () => {
+  afterEach(unlinkAll);
+
+  it('renders at most 2 at once across requests, answers /health meanwhile, and gives every unit back', async () => {
+    const http = require('node:http');
+    const get = (port, p) =>
+      new Promise((resolve, reject) => {
+        http.get({ port, path: p }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode, body, at: Date.now() }));
+        }).on('error', reject);
+      });
+    const name = uniqueName('service');
+    const child = spawn(process.execPath, [path.join(EXAMPLES, 'service.js')], {
+      env: { ...process.env, PORT: '0', SEM_NAME: name },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise((resolve) => {
+        child.stdout.on('data', (d) => {
+          const m = /listening on (\d+)/.exec(String(d));
+          if (m) resolve(Number(m[1]));
+        });
+      });
+      const start = Date.now();
+      const renders = [1, 2, 3, 4].map((i) => get(port, `/render${i}`));
+      await new Promise((r) => setTimeout(r, 100));
+      const health = await get(port, '/health');
+      expect(health.body).to.equal('ok\n');
+      expect(health.at - start).to.be.below(400); // not stuck behind the renders
+      const done = (await Promise.all(renders)).map((r) => r.at - start).sort((a, b) => a - b);
+      // 500 ms each, two at a time: two finish near 0.5 s, two near 1 s.
+      expect(done[1]).to.be.below(900);
+      expect(done[2]).to.be.at.least(950);
+      const sem = new Semaphore(name, { create: false });
+      expect(sem.value).to.equal(2);
+      sem.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+    }
+  });
+});
