@@ -280,41 +280,28 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r == 0 ? 0 : errno);
 }
 
-// wait(handle, signalMask) -> 0 | errno. One sem_wait (EINTR is src/'s to retry);
-// call it after tryWait() found the semaphore taken.
-Napi::Value Wait(const Napi::CallbackInfo& info) {
-  Sem* sem = Unwrap(info);
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
+// The calls on a handle, each one syscall returning 0 or an errno.
+// wait(handle, signalMask): call it after tryWait() found the semaphore
+// taken; EINTR is src/'s to retry.
+int CallWait(sem_t* sem, const Napi::CallbackInfo& info) {
   InterruptibleBy interruptible(info[1].As<Napi::Number>().Uint32Value());
-  int err = sem_wait(sem->get()) == 0 ? 0 : errno;
-  if (err == 0) ++sem->held;
-  return Napi::Number::New(info.Env(), err);
+  return sem_wait(sem) == 0 ? 0 : errno;
 }
-
-Napi::Value TryWait(const Napi::CallbackInfo& info) {
-  Sem* sem = Unwrap(info);
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
-  int err = sem_trywait(sem->get()) == 0 ? 0 : errno;
-  if (err == 0) ++sem->held;
-  return Napi::Number::New(info.Env(), err);
-}
-
-// timedWait(handle, ms, retryEintr, signalMask) -> 0 | errno
-Napi::Value TimedWaitSync(const Napi::CallbackInfo& info) {
-  Sem* sem = Unwrap(info);
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
+int CallTryWait(sem_t* sem, const Napi::CallbackInfo&) { return sem_trywait(sem) == 0 ? 0 : errno; }
+// timedWait(handle, ms, retryEintr, signalMask)
+int CallTimedWait(sem_t* sem, const Napi::CallbackInfo& info) {
   InterruptibleBy interruptible(info[3].As<Napi::Number>().Uint32Value());
-  int err = TimedWait(sem->get(), info[1].As<Napi::Number>().DoubleValue(),
-                      info[2].As<Napi::Boolean>().Value());
-  if (err == 0) ++sem->held;
-  return Napi::Number::New(info.Env(), err);
+  return TimedWait(sem, info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Boolean>().Value());
 }
+int CallPost(sem_t* sem, const Napi::CallbackInfo&) { return sem_post(sem) == 0 ? 0 : errno; }
 
-Napi::Value Post(const Napi::CallbackInfo& info) {
+// What they share: unwrap the handle, make the call, count the units held.
+template <int (*Call)(sem_t*, const Napi::CallbackInfo&), int kHeldDelta>
+Napi::Value OnHandle(const Napi::CallbackInfo& info) {
   Sem* sem = Unwrap(info);
   if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
-  int err = sem_post(sem->get()) == 0 ? 0 : errno;
-  if (err == 0) --sem->held;
+  int err = Call(sem->get(), info);
+  if (err == 0) sem->held += kHeldDelta;
   return Napi::Number::New(info.Env(), err);
 }
 
@@ -438,10 +425,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
-  exports.Set("wait", Napi::Function::New(env, Wait, "wait"));
-  exports.Set("tryWait", Napi::Function::New(env, TryWait, "tryWait"));
-  exports.Set("timedWait", Napi::Function::New(env, TimedWaitSync, "timedWait"));
-  exports.Set("post", Napi::Function::New(env, Post, "post"));
+  exports.Set("wait", Napi::Function::New(env, OnHandle<CallWait, 1>, "wait"));
+  exports.Set("tryWait", Napi::Function::New(env, OnHandle<CallTryWait, 1>, "tryWait"));
+  exports.Set("timedWait", Napi::Function::New(env, OnHandle<CallTimedWait, 1>, "timedWait"));
+  exports.Set("post", Napi::Function::New(env, OnHandle<CallPost, -1>, "post"));
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
   exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
   exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
