@@ -2,8 +2,9 @@
 //
 // Every call returns 0 or an errno value (or a handle / a value) and leaves
 // names, defaults, argument checks and error objects to src/. The hot calls
-// (wait, tryWait, post) are plain module functions on an External handle:
-// an ObjectWrap method call alone costs more than the whole sem_wait+sem_post.
+// (tryWait, post, wait, timedWait) are bound to their handle as raw Node-API
+// callbacks: an ObjectWrap method call alone costs more than the whole
+// sem_wait+sem_post.
 #include <napi.h>
 
 #include <errno.h>
@@ -11,12 +12,15 @@
 #include <limits.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -37,25 +41,51 @@ enum ExitFlags : int {
   kReleaseOnExit = 2,
 };
 
+constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
+
 class Sem;
 
 // The open semaphores of one Node environment (main thread or worker), so
-// that exit and environment teardown can release and close what is left.
+// that signals and environment teardown can release and close what is left.
 struct Registry {
   std::unordered_set<Sem*> open;
 };
 
+// The releaseOnExit handles of the whole process, for the C atexit handler:
+// it runs after every JS 'exit' listener (which may still post), on
+// process.exit(), an uncaught exception or the end of the program.
+struct Releasers {
+  std::mutex mutex;
+  std::unordered_set<Sem*> sems;
+};
+Releasers& ProcessReleasers() {
+  static Releasers* releasers = new Releasers();  // immortal: atexit may run after static destructors
+  return *releasers;
+}
+void ReleaseAtProcessExit();
+
 // One sem_t*, owned jointly by the JS handle and any wait slice in flight;
 // sem_close runs when the last owner lets go, never under a waiting thread.
 // All members are touched on the environment's own thread only, except
-// `sem_` which a wait slice reads (it never changes while a slice holds us).
+// `sem_` (read by a wait slice; it never changes while a slice holds us)
+// and `wanted`.
 class Sem {
  public:
   Sem(sem_t* sem, std::string name, int flags, std::shared_ptr<Registry> registry)
       : sem_(sem), name_(std::move(name)), flags_(flags), registry_(std::move(registry)) {
     registry_->open.insert(this);
+    if (flags_ & kReleaseOnExit) {
+      static std::once_flag registered;
+      std::call_once(registered, [] { atexit(ReleaseAtProcessExit); });
+      std::lock_guard<std::mutex> lock(ProcessReleasers().mutex);
+      ProcessReleasers().sems.insert(this);
+    }
   }
   ~Sem() {
+    if (flags_ & kReleaseOnExit) {
+      std::lock_guard<std::mutex> lock(ProcessReleasers().mutex);
+      ProcessReleasers().sems.erase(this);
+    }
     registry_->open.erase(this);
     if (sem_ != nullptr) sem_close(sem_);
   }
@@ -73,9 +103,11 @@ class Sem {
     wanted.store(false);
   }
 
-  // Posts back the units this handle still holds; returns how many.
+  // Posts back the units this handle still holds, if it asked for
+  // releaseOnExit; returns how many.
   long ReleaseHeld() {
     long released = 0;
+    if (!(flags_ & kReleaseOnExit) || sem_ == nullptr) return 0;
     while (held > 0 && sem_post(sem_) == 0) {
       --held;
       ++released;
@@ -83,18 +115,15 @@ class Sem {
     return released;
   }
 
-  // Exit or teardown: release (if asked), then close unless a slice still
-  // waits on the mapping (the kernel closes it when the process ends).
-  long Finish(bool closeNow) {
-    long released = (flags_ & kReleaseOnExit) ? ReleaseHeld() : 0;
-    if (closeNow) {
-      closed_ = true;
-      if (!inflight && sem_ != nullptr) {
-        sem_close(sem_);
-        sem_ = nullptr;
-      }
+  // Teardown of the environment: release (if asked), then close unless a
+  // slice still waits on the mapping.
+  void Finish() {
+    ReleaseHeld();
+    closed_ = true;
+    if (!inflight && sem_ != nullptr) {
+      sem_close(sem_);
+      sem_ = nullptr;
     }
-    return released;
   }
 
   long held = 0;          // units taken through this handle minus units posted
@@ -111,6 +140,11 @@ class Sem {
   std::shared_ptr<Registry> registry_;
 };
 
+void ReleaseAtProcessExit() {
+  std::lock_guard<std::mutex> lock(ProcessReleasers().mutex);
+  for (Sem* sem : ProcessReleasers().sems) sem->ReleaseHeld();
+}
+
 // What a JS handle (an External) owns.
 struct Holder {
   std::shared_ptr<Sem> sem;
@@ -118,17 +152,84 @@ struct Holder {
     // Collected without close(): a dropped handle gives back what it holds
     // when it asked for releaseOnExit, as the process would at exit.
     if (sem && !sem->closed()) {
-      sem->Finish(false);
+      sem->ReleaseHeld();
       sem->MarkClosed();
     }
   }
 };
 
-using Handle = Napi::External<Holder>;
+// The handle (an External) and each of its bound calls own one reference.
+using HolderRef = std::shared_ptr<Holder>;
+using Handle = Napi::External<HolderRef>;
 
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
 };
+
+// ---------------------------------------------------------------------------
+// Signals during a sync wait.
+//
+// libuv installs its handlers with SA_RESTART, so a blocked sem_wait would
+// never return for a signal the program listens to, and its JS listener
+// would never run. While a sync wait blocks, the signals in `mask` (those
+// the program listens to, chosen by src/) are caught here without
+// SA_RESTART, so the wait returns EINTR; then libuv's handlers come back and
+// each caught signal is raised again for them, so the JS listeners run as
+// usual. Any other signal (libuv's SIGCHLD, say) never ends a wait.
+
+std::atomic<uint32_t> caughtSignals{0};  // during the current sync wait
+uint32_t lastInterruption = 0;           // signals that ended the last one
+
+extern "C" void CatchSignal(int sig) { caughtSignals.fetch_or(1u << sig); }
+
+class InterruptibleBy {
+ public:
+  explicit InterruptibleBy(uint32_t mask) {
+    caughtSignals.store(0);
+    if (mask == 0) return;
+    struct sigaction catching;
+    memset(&catching, 0, sizeof catching);
+    catching.sa_handler = CatchSignal;
+    sigfillset(&catching.sa_mask);
+    for (int sig = 1; sig < 32; sig++) {
+      if ((mask & (1u << sig)) == 0) continue;
+      struct sigaction current;
+      if (sigaction(sig, nullptr, &current) != 0) continue;
+      bool handled = (current.sa_flags & SA_SIGINFO) != 0 ||
+                     (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
+      if (handled && sigaction(sig, &catching, &saved_[sig]) == 0) changed_ |= 1u << sig;
+    }
+  }
+  ~InterruptibleBy() {
+    for (int sig = 1; sig < 32; sig++) {
+      if (changed_ & (1u << sig)) sigaction(sig, &saved_[sig], nullptr);
+    }
+    lastInterruption = caughtSignals.exchange(0);
+    for (int sig = 1; sig < 32; sig++) {
+      if (lastInterruption & (1u << sig)) raise(sig);
+    }
+  }
+  InterruptibleBy(const InterruptibleBy&) = delete;
+  InterruptibleBy& operator=(const InterruptibleBy&) = delete;
+
+  // A signal of the mask arrived: an EINTR now is the program's.
+  bool Caught() const { return caughtSignals.load() != 0; }
+
+ private:
+  uint32_t changed_ = 0;
+  struct sigaction saved_[32];
+};
+
+// interruptedBy() -> the signal number that ended the last sync wait with EINTR
+Napi::Value InterruptedBy(const Napi::CallbackInfo& info) {
+  for (int sig = 1; sig < 32; sig++) {
+    if (lastInterruption & (1u << sig)) return Napi::Number::New(info.Env(), sig);
+  }
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Timed waits.
 
 void AddMillis(struct timespec* ts, double ms) {
   long long ns = static_cast<long long>(ms * 1e6);
@@ -140,10 +241,11 @@ void AddMillis(struct timespec* ts, double ms) {
   }
 }
 
-// Waits up to `ms` milliseconds. Returns 0, ETIMEDOUT, EINTR (only when
-// retryEintr is false) or another errno. The deadline is absolute, so a
-// retried wait never waits longer in total.
-int TimedWait(sem_t* sem, double ms, bool retryEintr) {
+// Waits up to `ms` milliseconds. Returns 0, ETIMEDOUT, EINTR (only when a
+// signal of `interruptible` arrived) or another errno. A timed futex wait
+// returns EINTR after any signal handler, even with SA_RESTART: those are
+// retried against the same absolute deadline, so never wait longer in total.
+int TimedWait(sem_t* sem, double ms, const InterruptibleBy* interruptible) {
 #if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
 #ifdef HAVE_SEM_CLOCKWAIT
   const clockid_t clock = CLOCK_MONOTONIC;  // immune to wall-clock jumps
@@ -161,7 +263,7 @@ int TimedWait(sem_t* sem, double ms, bool retryEintr) {
 #endif
     if (r == 0) return 0;
     int err = errno;
-    if (err != EINTR || !retryEintr) return err;
+    if (err != EINTR || (interruptible != nullptr && interruptible->Caught())) return err;
   }
 #else
   // No sem_timedwait (macOS): poll sem_trywait with a bounded back-off.
@@ -172,7 +274,7 @@ int TimedWait(sem_t* sem, double ms, bool retryEintr) {
   for (;;) {
     if (sem_trywait(sem) == 0) return 0;
     int err = errno;
-    if (err == EINTR && !retryEintr) return err;
+    if (err == EINTR && interruptible != nullptr && interruptible->Caught()) return err;
     if (err != EAGAIN && err != EINTR) return err;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec > deadline.tv_sec ||
@@ -185,48 +287,19 @@ int TimedWait(sem_t* sem, double ms, bool retryEintr) {
 #endif
 }
 
-// While a sync wait blocks, the signals in `mask` (those the program listens
-// to in JS) interrupt it with EINTR instead of being restarted by the kernel
-// (libuv installs its handlers with SA_RESTART), so that wait() can return
-// and the listener can run. Restored on scope exit.
-class InterruptibleBy {
- public:
-  explicit InterruptibleBy(uint32_t mask) {
-    for (int sig = 1; sig < 32; sig++) {
-      if ((mask & (1u << sig)) == 0) continue;
-      struct sigaction current;
-      if (sigaction(sig, nullptr, &current) != 0) continue;
-      bool handled = (current.sa_flags & SA_SIGINFO) != 0 ||
-                     (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
-      if (!handled || (current.sa_flags & SA_RESTART) == 0) continue;
-      struct sigaction interrupting = current;
-      interrupting.sa_flags &= ~SA_RESTART;
-      if (sigaction(sig, &interrupting, nullptr) == 0) {
-        saved_[sig] = current;
-        changed_ |= 1u << sig;
-      }
-    }
-  }
-  ~InterruptibleBy() {
-    for (int sig = 1; sig < 32; sig++) {
-      if (changed_ & (1u << sig)) sigaction(sig, &saved_[sig], nullptr);
-    }
-  }
-  InterruptibleBy(const InterruptibleBy&) = delete;
-  InterruptibleBy& operator=(const InterruptibleBy&) = delete;
+// ---------------------------------------------------------------------------
+// Handles.
 
- private:
-  uint32_t changed_ = 0;
-  struct sigaction saved_[32];
-};
+inline Holder* HolderOf(const Napi::CallbackInfo& info) { return info[0].As<Handle>().Data()->get(); }
 
-// The Sem behind a handle argument, or nullptr once the handle is closed.
-inline Sem* Unwrap(const Napi::CallbackInfo& info) {
-  const std::shared_ptr<Sem>& sem = info[0].As<Handle>().Data()->sem;
-  return (sem && !sem->closed()) ? sem.get() : nullptr;
+// The Sem of a holder, or nullptr once the handle is closed.
+inline Sem* OpenSem(Holder* holder) {
+  Sem* sem = holder->sem.get();
+  return (sem != nullptr && !sem->closed()) ? sem : nullptr;
 }
 
-constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
+// The Sem behind a handle argument, or nullptr once the handle is closed.
+inline Sem* Unwrap(const Napi::CallbackInfo& info) { return OpenSem(HolderOf(info)); }
 
 // true when /dev/shm/sem.NAME exists but cannot hold a sem_t (a stray file).
 bool TooSmall(const std::string& name) {
@@ -240,7 +313,62 @@ bool TooSmall(const std::string& name) {
 #endif
 }
 
-// open(name, oflag, mode, value, flags) -> handle | errno
+// The hot calls, bound to one handle: raw Node-API callbacks with the
+// holder as their data, so a call costs no argument unwrapping and success
+// returns undefined (no number to make). Each returns an errno on failure,
+// -1 once the handle is closed.
+//   tryWait()  post()  wait(signalMask)  timedWait(ms, signalMask)
+// wait() is for after tryWait() found the semaphore taken.
+int CallTryWait(napi_env, sem_t* sem, const napi_value*) { return sem_trywait(sem) == 0 ? 0 : errno; }
+int CallPost(napi_env, sem_t* sem, const napi_value*) { return sem_post(sem) == 0 ? 0 : errno; }
+int CallWait(napi_env env, sem_t* sem, const napi_value* argv) {
+  uint32_t mask = 0;
+  napi_get_value_uint32(env, argv[0], &mask);
+  InterruptibleBy interruptible(mask);
+  while (sem_wait(sem) != 0) {
+    int err = errno;
+    if (err != EINTR || interruptible.Caught()) return err;
+  }
+  return 0;
+}
+int CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
+  double ms = 0;
+  uint32_t mask = 0;
+  napi_get_value_double(env, argv[0], &ms);
+  napi_get_value_uint32(env, argv[1], &mask);
+  InterruptibleBy interruptible(mask);
+  return TimedWait(sem, ms, &interruptible);
+}
+
+template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
+napi_value BoundCall(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  Sem* sem = OpenSem(static_cast<HolderRef*>(data)->get());
+  int err = sem == nullptr ? kClosed : Call(env, sem->get(), argv);
+  if (err == 0) {
+    sem->held += kHeldDelta;
+    return nullptr;  // undefined
+  }
+  napi_value result;
+  napi_create_int32(env, err, &result);
+  return result;
+}
+
+// A function bound to `holder`, owning a reference to it until collected.
+template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
+Napi::Value Bind(Napi::Env env, const HolderRef& holder, const char* name) {
+  auto ref = std::make_unique<HolderRef>(holder);
+  napi_value fn;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, BoundCall<Call, kHeldDelta>, ref.get(), &fn), Napi::Value());
+  NAPI_THROW_IF_FAILED(env, napi_add_finalizer(env, fn, ref.get(), [](napi_env, void* data, void*) { delete static_cast<HolderRef*>(data); }, nullptr, nullptr), Napi::Value());
+  ref.release();  // owned by the function's finalizer now
+  return Napi::Value(env, fn);
+}
+
+// open(name, oflag, mode, value, flags) -> [handle, tryWait, post, wait, timedWait] | errno
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -258,15 +386,22 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, EINVAL);
   }
 
-  auto holder = std::make_unique<Holder>();
+  auto holder = std::make_shared<Holder>();
   holder->sem = std::make_shared<Sem>(sem, std::move(name), flags,
                                       env.GetInstanceData<Instance>()->registry);
-  return Handle::New(env, holder.release(), [](Napi::Env, Holder* h) { delete h; });
+  auto ref = std::make_unique<HolderRef>(holder);
+  Napi::Array result = Napi::Array::New(env, 5);
+  result.Set(0u, Handle::New(env, ref.release(), [](Napi::Env, HolderRef* r) { delete r; }));
+  result.Set(1u, Bind<CallTryWait, 1>(env, holder, "tryWait"));
+  result.Set(2u, Bind<CallPost, -1>(env, holder, "post"));
+  result.Set(3u, Bind<CallWait, 1>(env, holder, "wait"));
+  result.Set(4u, Bind<CallTimedWait, 1>(env, holder, "timedWait"));
+  return result;
 }
 
 // close(handle) -> 0. The mapping goes when the last wait slice lets go.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  Holder* holder = info[0].As<Handle>().Data();
+  Holder* holder = HolderOf(info);
   if (holder->sem) {
     holder->sem->MarkClosed();
     holder->sem.reset();
@@ -278,31 +413,6 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int r = sem_unlink(name.c_str());
   return Napi::Number::New(info.Env(), r == 0 ? 0 : errno);
-}
-
-// The calls on a handle, each one syscall returning 0 or an errno.
-// wait(handle, signalMask): call it after tryWait() found the semaphore
-// taken; EINTR is src/'s to retry.
-int CallWait(sem_t* sem, const Napi::CallbackInfo& info) {
-  InterruptibleBy interruptible(info[1].As<Napi::Number>().Uint32Value());
-  return sem_wait(sem) == 0 ? 0 : errno;
-}
-int CallTryWait(sem_t* sem, const Napi::CallbackInfo&) { return sem_trywait(sem) == 0 ? 0 : errno; }
-// timedWait(handle, ms, retryEintr, signalMask)
-int CallTimedWait(sem_t* sem, const Napi::CallbackInfo& info) {
-  InterruptibleBy interruptible(info[3].As<Napi::Number>().Uint32Value());
-  return TimedWait(sem, info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Boolean>().Value());
-}
-int CallPost(sem_t* sem, const Napi::CallbackInfo&) { return sem_post(sem) == 0 ? 0 : errno; }
-
-// What they share: unwrap the handle, make the call, count the units held.
-template <int (*Call)(sem_t*, const Napi::CallbackInfo&), int kHeldDelta>
-Napi::Value OnHandle(const Napi::CallbackInfo& info) {
-  Sem* sem = Unwrap(info);
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
-  int err = Call(sem->get(), info);
-  if (err == 0) sem->held += kHeldDelta;
-  return Napi::Number::New(info.Env(), err);
 }
 
 // getValue(handle) -> value >= 0 | -errno
@@ -318,9 +428,13 @@ Napi::Value GetValue(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// ---------------------------------------------------------------------------
+// The async path.
+
 // One slice of an asynchronous wait: sem_clockwait on the threadpool for at
 // most `ms`, then back to JS with 0 (acquired), ETIMEDOUT (slice over, ask
-// again) or an errno. EINTR on the pool thread is not the user's signal.
+// again), ECANCELED (nobody wanted the unit: given back) or an errno. EINTR
+// on the pool thread is not the user's signal: retried.
 class WaitSlice : public Napi::AsyncWorker {
  public:
   WaitSlice(const Napi::Function& callback, std::shared_ptr<Sem> sem, double ms)
@@ -331,7 +445,7 @@ class WaitSlice : public Napi::AsyncWorker {
   }
 
   void Execute() override {
-    err_ = TimedWait(semaphore_, ms_, true);
+    err_ = TimedWait(semaphore_, ms_, nullptr);
     if (err_ == 0 && !sem_->wanted.load()) {
       sem_post(semaphore_);  // every acquire gave up meanwhile: hold nothing
       err_ = ECANCELED;
@@ -373,7 +487,7 @@ class WaitSlice : public Napi::AsyncWorker {
 
 // waitSlice(handle, ms, callback) -> 0 | -1 when closed
 Napi::Value StartWaitSlice(const Napi::CallbackInfo& info) {
-  const std::shared_ptr<Sem>& sem = info[0].As<Handle>().Data()->sem;
+  const std::shared_ptr<Sem>& sem = HolderOf(info)->sem;
   if (!sem || sem->closed()) return Napi::Number::New(info.Env(), kClosed);
   auto worker = std::make_unique<WaitSlice>(info[2].As<Napi::Function>(), sem,
                                             info[1].As<Napi::Number>().DoubleValue());
@@ -383,37 +497,46 @@ Napi::Value StartWaitSlice(const Napi::CallbackInfo& info) {
 
 // setWanted(handle, wanted): whether the slice in flight should keep what it takes.
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
-  const std::shared_ptr<Sem>& sem = info[0].As<Handle>().Data()->sem;
+  const std::shared_ptr<Sem>& sem = HolderOf(info)->sem;
   if (sem) sem->wanted.store(info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
-// atExit() -> [[name, released, flags], ...] for every handle still open with
-// closeOnExit or releaseOnExit: posts back held units (releaseOnExit) and
-// closes (closeOnExit). Runs from the JS 'exit' listener.
-Napi::Value AtExit(const Napi::CallbackInfo& info) {
+// ---------------------------------------------------------------------------
+// Exit.
+
+// openHandles() -> [[name, held, flags], ...] of this environment, for the
+// debug lines of the JS 'exit' listener.
+Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Registry& registry = *env.GetInstanceData<Instance>()->registry;
-  Napi::Array done = Napi::Array::New(env);
+  Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
-  for (Sem* sem : registry.open) {
-    if (sem->closed() || (sem->flags() & (kCloseOnExit | kReleaseOnExit)) == 0) continue;
-    long released = sem->Finish((sem->flags() & kCloseOnExit) != 0);
+  for (Sem* sem : env.GetInstanceData<Instance>()->registry->open) {
+    if (sem->closed()) continue;
     Napi::Array entry = Napi::Array::New(env, 3);
     entry.Set(0u, Napi::String::New(env, sem->name()));
-    entry.Set(1u, Napi::Number::New(env, static_cast<double>(released)));
+    entry.Set(1u, Napi::Number::New(env, static_cast<double>(sem->held)));
     entry.Set(2u, Napi::Number::New(env, sem->flags()));
-    done.Set(i++, entry);
+    list.Set(i++, entry);
   }
-  return done;
+  return list;
+}
+
+// releaseHeld() -> units posted back: for a signal that will end the process.
+Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
+  long released = 0;
+  for (Sem* sem : info.Env().GetInstanceData<Instance>()->registry->open) {
+    if (!sem->closed()) released += sem->ReleaseHeld();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(released));
 }
 
 // Environment teardown (a worker that ends or is terminated, or the main
-// thread after 'exit'): in-flight slices have completed by now.
+// thread at the end of the program): in-flight slices have completed by now.
 void OnEnvCleanup(void* arg) {
   auto* registry = static_cast<Registry*>(arg);
   for (Sem* sem : registry->open) {
-    if (!sem->closed()) sem->Finish(true);
+    if (!sem->closed()) sem->Finish();
   }
 }
 
@@ -425,14 +548,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
-  exports.Set("wait", Napi::Function::New(env, OnHandle<CallWait, 1>, "wait"));
-  exports.Set("tryWait", Napi::Function::New(env, OnHandle<CallTryWait, 1>, "tryWait"));
-  exports.Set("timedWait", Napi::Function::New(env, OnHandle<CallTimedWait, 1>, "timedWait"));
-  exports.Set("post", Napi::Function::New(env, OnHandle<CallPost, -1>, "post"));
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
+  exports.Set("interruptedBy", Napi::Function::New(env, InterruptedBy, "interruptedBy"));
   exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
   exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
-  exports.Set("atExit", Napi::Function::New(env, AtExit, "atExit"));
+  exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
+  exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("O_CREAT", O_CREAT);
@@ -440,20 +561,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
   constants.Set("CLOSE_ON_EXIT", static_cast<int>(kCloseOnExit));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
-  constants.Set("HAVE_TIMEDWAIT", Napi::Boolean::New(env,
 #if defined(HAVE_SEM_TIMEDWAIT)
-      true
+  constants.Set("HAVE_TIMEDWAIT", true);
 #else
-      false
+  constants.Set("HAVE_TIMEDWAIT", false);
 #endif
-  ));
-  constants.Set("HAVE_GETVALUE", Napi::Boolean::New(env,
 #if defined(HAVE_SEM_GETVALUE)
-      true
+  constants.Set("HAVE_GETVALUE", true);
 #else
-      false
+  constants.Set("HAVE_GETVALUE", false);
 #endif
-  ));
   exports.Set("constants", constants);
   return exports;
 }

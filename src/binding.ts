@@ -7,20 +7,40 @@ export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
  * The native layer: each call returns 0 or an errno (a handle or a value
  * where it says so); -1 means the handle is closed. See native/semaphore.cc.
  */
+/**
+ * The hot calls, bound to one handle: each returns undefined on success, an
+ * errno on failure, -1 once the handle is closed.
+ */
+export interface BoundCalls {
+  tryWait(): number | undefined;
+  post(): number | undefined;
+  /** For after tryWait() found the semaphore taken; only signals in the mask interrupt it (EINTR). */
+  wait(signalMask: number): number | undefined;
+  timedWait(ms: number, signalMask: number): number | undefined;
+}
+
 export interface Native {
-  open(name: string, oflag: number, mode: number, value: number, flags: number): NativeHandle | number;
+  /** The handle and its bound calls, or an errno. */
+  open(
+    name: string,
+    oflag: number,
+    mode: number,
+    value: number,
+    flags: number,
+  ): [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait']] | number;
   close(handle: NativeHandle): number;
   unlink(name: string): number;
-  wait(handle: NativeHandle, signalMask: number): number;
-  tryWait(handle: NativeHandle): number;
-  timedWait(handle: NativeHandle, ms: number, retryEintr: boolean, signalMask: number): number;
-  post(handle: NativeHandle): number;
   /** The value, or -errno. */
   getValue(handle: NativeHandle): number;
   waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
   /** Whether the slice in flight should keep a unit it takes (false: post it back on the pool thread). */
   setWanted(handle: NativeHandle, wanted: boolean): void;
-  atExit(): Array<[name: string, released: number, flags: number]>;
+  /** The signal number that ended the last sync wait with EINTR. */
+  interruptedBy(): number;
+  /** This thread's open handles, for the debug lines at exit. */
+  openHandles(): Array<[name: string, held: number, flags: number]>;
+  /** Posts back the units held by this thread's releaseOnExit handles; returns how many. */
+  releaseHeld(): number;
   constants: {
     O_CREAT: number;
     O_EXCL: number;

@@ -1,5 +1,12 @@
-// The exit path: one shared 'exit' listener per process (or worker), and
-// SIGINT/SIGTERM listeners only once some handle asked for releaseOnExit.
+// The exit path. The kernel closes every semaphore of a process that ends,
+// so nothing here may change how the process exits:
+// - one shared 'exit' listener per process (or worker), which only logs;
+//   handles stay usable by the program's own later 'exit' listeners;
+// - units of releaseOnExit handles are posted back natively, after the last
+//   'exit' listener (a C atexit handler; a worker's environment teardown);
+// - SIGINT/SIGTERM listeners only once some handle asked for releaseOnExit,
+//   which post back the units and re-raise the signal if nobody else listens.
+import { constants as osConstants } from 'node:os';
 import { native } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 
@@ -8,35 +15,44 @@ export const DEBUG_FLAG = 0x100;
 
 let exitListening = false;
 let signalsListening = false;
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
-/** Posts back held units (releaseOnExit) and closes handles (closeOnExit). */
-function finishAll(why: string): void {
-  for (const [name, released, flags] of native.atExit()) {
-    if (debugFromEnv || flags & DEBUG_FLAG) {
-      debugLog(name, `${why}: closed${released > 0 ? `, released ${released} unit(s)` : ''}`);
-    }
+function onExit(code: number): void {
+  for (const [name, held, flags] of native.openHandles()) {
+    if (!(debugFromEnv || flags & DEBUG_FLAG)) continue;
+    const releasing = flags & native.constants.RELEASE_ON_EXIT && held > 0;
+    debugLog(name, `exit ${code}: closed by the kernel${releasing ? `; posting back ${held} unit(s) held` : ''}`);
   }
 }
 
-function onExit(code: number): void {
-  finishAll(`exit ${code}`);
-}
-
 function onSignal(signal: NodeJS.Signals): void {
-  // The program listens too: it decides what the signal means, and will
-  // reach 'exit' if it ends.
+  // The program listens too: it decides what the signal means, and its
+  // units go back at exit if it ends.
   if (process.listenerCount(signal) > 1) return;
-  finishAll(signal);
+  const released = native.releaseHeld();
+  if (debugFromEnv) debugLog(String(process.pid), `${signal}: released ${released} unit(s)`);
   // Nobody else listens: die by the signal, as without this package.
   for (const s of SIGNALS) process.removeListener(s, onSignal);
   process.kill(process.pid, signal);
 }
 
+/**
+ * A sync wait ended with EINTR for signal number `signum`. When the only
+ * listener for it is releaseOnExit's, act on it now (the event loop that
+ * would deliver it is blocked under the wait): release and die by it.
+ */
+export function signalEndedWait(signum: number): void {
+  if (!signalsListening) return;
+  const signal = SIGNALS.find((s) => osConstants.signals[s] === signum);
+  if (signal !== undefined && process.listenerCount(signal) === 1) onSignal(signal);
+}
+
 // Loaded only when needed: node:worker_threads weighs ~0.4 MB of heap.
-function isMainThread(): boolean {
+let mainThread: boolean | undefined;
+export function isMainThread(): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+  mainThread ??= (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+  return mainThread;
 }
 
 /** Called when a handle with closeOnExit or releaseOnExit opens. Idempotent. */

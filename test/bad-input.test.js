@@ -10,22 +10,28 @@ const TYPE = ['TypeError', 'ERR_INVALID_ARG_TYPE'];
 const VALUE = ['TypeError', 'ERR_INVALID_ARG_VALUE'];
 const RANGE = ['RangeError', 'ERR_OUT_OF_RANGE'];
 
-// Counts calls into the native layer (every syscall goes through one).
-function countNativeCalls() {
+// Counts calls into the native layer (every syscall goes through one): the
+// module's functions, and the calls the native layer bound to `sem`'s handle.
+const BOUND = { nativeTryWait: 'tryWait', nativePost: 'post', nativeWait: 'wait', nativeTimedWait: 'timedWait' };
+function countNativeCalls(sem) {
   const calls = [];
-  const saved = {};
-  for (const key of Object.keys(native)) {
-    if (typeof native[key] !== 'function') continue;
-    saved[key] = native[key];
-    native[key] = function (...args) {
-      calls.push(key);
-      return saved[key].apply(this, args);
+  const restores = [];
+  const spyOn = (object, key, label) => {
+    const original = object[key];
+    object[key] = function (...args) {
+      calls.push(label);
+      return original.apply(this, args);
     };
-  }
+    restores.push(() => {
+      object[key] = original;
+    });
+  };
+  for (const key of Object.keys(native)) if (typeof native[key] === 'function') spyOn(native, key, key);
+  if (sem) for (const [key, label] of Object.entries(BOUND)) spyOn(sem, key, label);
   return {
     calls,
     restore() {
-      Object.assign(native, saved);
+      for (const restore of restores) restore();
     },
   };
 }
@@ -195,7 +201,7 @@ describe('bad input', () => {
     afterEach(() => sem.close());
 
     it('(control) valid calls do reach the native layer that the table watches', async () => {
-      const spy = countNativeCalls();
+      const spy = countNativeCalls(sem);
       try {
         sem.timedWait(0);
         await sem.acquire({ timeout: 0 });
@@ -209,7 +215,7 @@ describe('bad input', () => {
 
     for (const [label, call, expected, promise] of CALLS) {
       it(`${label}: ${promise ? 'rejects' : 'throws'} ${expected[1]}, before any syscall, value unchanged`, async () => {
-        const spy = countNativeCalls();
+        const spy = countNativeCalls(sem);
         let result;
         let thrown;
         let error;
