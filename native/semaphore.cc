@@ -158,7 +158,7 @@ struct Holder {
   }
 };
 
-// The handle (an External) and each of its bound calls own one reference.
+// What the handle (an External) owns; a wait slice in flight shares the Sem.
 using HolderRef = std::shared_ptr<Holder>;
 using Handle = Napi::External<HolderRef>;
 
@@ -357,15 +357,16 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// A function bound to `holder`, owning a reference to it until collected.
+// A function bound to the handle: its data is the handle's own HolderRef,
+// and it keeps the handle (the External that owns that HolderRef) alive as a
+// property, so one finaliser per handle frees everything.
 template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
-Napi::Value Bind(Napi::Env env, const HolderRef& holder, const char* name) {
-  auto ref = std::make_unique<HolderRef>(holder);
+Napi::Value Bind(Napi::Env env, Handle handle, const char* name) {
   napi_value fn;
-  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, BoundCall<Call, kHeldDelta>, ref.get(), &fn), Napi::Value());
-  NAPI_THROW_IF_FAILED(env, napi_add_finalizer(env, fn, ref.get(), [](napi_env, void* data, void*) { delete static_cast<HolderRef*>(data); }, nullptr, nullptr), Napi::Value());
-  ref.release();  // owned by the function's finalizer now
-  return Napi::Value(env, fn);
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, BoundCall<Call, kHeldDelta>, handle.Data(), &fn), Napi::Value());
+  Napi::Function function(env, fn);
+  function.Set("handle", handle);
+  return function;
 }
 
 // open(name, oflag, mode, value, flags) -> [handle, tryWait, post, wait, timedWait] | errno
@@ -389,13 +390,14 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   auto holder = std::make_shared<Holder>();
   holder->sem = std::make_shared<Sem>(sem, std::move(name), flags,
                                       env.GetInstanceData<Instance>()->registry);
-  auto ref = std::make_unique<HolderRef>(holder);
+  auto ref = std::make_unique<HolderRef>(std::move(holder));
+  Handle handle = Handle::New(env, ref.release(), [](Napi::Env, HolderRef* r) { delete r; });
   Napi::Array result = Napi::Array::New(env, 5);
-  result.Set(0u, Handle::New(env, ref.release(), [](Napi::Env, HolderRef* r) { delete r; }));
-  result.Set(1u, Bind<CallTryWait, 1>(env, holder, "tryWait"));
-  result.Set(2u, Bind<CallPost, -1>(env, holder, "post"));
-  result.Set(3u, Bind<CallWait, 1>(env, holder, "wait"));
-  result.Set(4u, Bind<CallTimedWait, 1>(env, holder, "timedWait"));
+  result.Set(0u, handle);
+  result.Set(1u, Bind<CallTryWait, 1>(env, handle, "tryWait"));
+  result.Set(2u, Bind<CallPost, -1>(env, handle, "post"));
+  result.Set(3u, Bind<CallWait, 1>(env, handle, "wait"));
+  result.Set(4u, Bind<CallTimedWait, 1>(env, handle, "timedWait"));
   return result;
 }
 
