@@ -100,7 +100,17 @@ class Sem {
   // The handle is closed: no more calls, the mapping goes with the last owner.
   void MarkClosed() {
     closed_ = true;
-    wanted.store(false);
+    SetWanted(false);
+  }
+
+  // The wait slice in flight, if any: does some acquire() still want what it
+  // takes? A unit it holds that nobody wants any more is posted back here and
+  // now, before JS can react to the rejection that made it unwanted.
+  void SetWanted(bool wanted) {
+    int expected = wanted ? kSliceUnwanted : kSliceWanted;
+    if (slice.compare_exchange_strong(expected, wanted ? kSliceWanted : kSliceUnwanted)) return;
+    expected = kSliceHolding;
+    if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) sem_post(sem_);
   }
 
   // Posts back the units this handle still holds, if it asked for
@@ -128,9 +138,16 @@ class Sem {
 
   long held = 0;          // units taken through this handle minus units posted
   bool inflight = false;  // a wait slice is on the threadpool
-  // Read by the slice on its pool thread: false once no acquire() wants the
-  // unit it may take, so that it posts the unit back there and then.
-  std::atomic<bool> wanted{false};
+
+  // The state of the wait slice in flight, shared with its pool thread.
+  enum SliceState : int {
+    kSliceIdle,      // none in flight
+    kSliceWanted,    // waiting, for an acquire() that wants the unit
+    kSliceUnwanted,  // waiting, but every acquire() gave up: post back what it takes
+    kSliceHolding,   // took a unit, on its way to JS
+    kSliceReturned,  // took a unit that JS then gave up: already posted back
+  };
+  std::atomic<int> slice{kSliceIdle};
 
  private:
   sem_t* sem_;
@@ -443,12 +460,14 @@ class WaitSlice : public Napi::AsyncWorker {
       : Napi::AsyncWorker(callback, "posix-semaphore:acquire"), sem_(std::move(sem)),
         semaphore_(sem_->get()), ms_(ms) {
     sem_->inflight = true;
-    sem_->wanted.store(true);
+    sem_->slice.store(Sem::kSliceWanted);
   }
 
   void Execute() override {
     err_ = TimedWait(semaphore_, ms_, nullptr);
-    if (err_ == 0 && !sem_->wanted.load()) {
+    if (err_ != 0) return;
+    int expected = Sem::kSliceWanted;
+    if (!sem_->slice.compare_exchange_strong(expected, Sem::kSliceHolding)) {
       sem_post(semaphore_);  // every acquire gave up meanwhile: hold nothing
       err_ = ECANCELED;
     }
@@ -458,15 +477,10 @@ class WaitSlice : public Napi::AsyncWorker {
     Napi::Env env = Env();
     sem_->inflight = false;
     int err = err_;
-    if (err == 0) {
-      if (sem_->closed()) {
-        // close() rejected the acquire that wanted this unit: give it back.
-        sem_post(semaphore_);
-        err = ECANCELED;
-      } else {
-        ++sem_->held;
-      }
-    }
+    // Returned: JS gave the unit up after this thread took it (SetWanted posted it back).
+    if (err == 0 && sem_->slice.load() == Sem::kSliceReturned) err = ECANCELED;
+    sem_->slice.store(Sem::kSliceIdle);
+    if (err == 0) ++sem_->held;
     // Raw napi_call_function: in a worker being terminated, JS cannot run,
     // and node-addon-api's Call() would turn that into a fatal error.
     napi_value argv[1] = {Napi::Number::New(env, err)};
@@ -500,7 +514,7 @@ Napi::Value StartWaitSlice(const Napi::CallbackInfo& info) {
 // setWanted(handle, wanted): whether the slice in flight should keep what it takes.
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
   const std::shared_ptr<Sem>& sem = HolderOf(info)->sem;
-  if (sem) sem->wanted.store(info[1].As<Napi::Boolean>().Value());
+  if (sem) sem->SetWanted(info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
