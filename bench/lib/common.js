@@ -19,8 +19,15 @@ function uniqueName(label) {
   return name;
 }
 
-/** Unlinks every name uniqueName() gave that still exists. */
+/**
+ * Unlinks every name uniqueName() gave that still exists, and any other name
+ * with this process's prefix (the original 0.0.2 can append a stray byte to
+ * the name it creates).
+ */
 function unlinkAll() {
+  for (const file of fs.readdirSync('/dev/shm')) {
+    if (file.startsWith(`sem.${PREFIX}`)) made.add(`/${file.slice(4)}`);
+  }
   for (const name of made) {
     try {
       Semaphore.unlink(name);
