@@ -92,7 +92,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private isClosed = false;
   private readonly retryOnEintr: boolean;
   private readonly debug: boolean;
-  private readonly queue: Waiter[] = [];
+  private queue: Waiter[] = [];
   private queueHead = 0; // queue[queueHead..] are waiting (some may be settled)
   private pending = 0; // waiters not yet settled
   private sliceInFlight = false;
@@ -420,6 +420,13 @@ export class Semaphore implements SharedSemaphore, Disposable {
     if (--this.pending === 0 && this.sliceInFlight && !this.isClosed) native.setWanted(this.handle, false);
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    // Waiters that gave up stay queued until they reach the head; when they
+    // outnumber the live ones, drop them (amortised O(1) per acquire).
+    const dead = this.queue.length - this.queueHead - this.pending;
+    if (dead > this.pending + 32 && !this.isClosed) {
+      this.queue = this.queue.filter((w, i) => i >= this.queueHead && !w.settled);
+      this.queueHead = 0;
+    }
     if (error === undefined) waiter.resolve();
     else waiter.reject(error);
   }
