@@ -11,7 +11,7 @@
 // the end the semaphore's value must be the initial one.
 //
 //   npm run soak                          # 4 processes × 25,000 operations, value 1 then 3
-//   node scripts/soak.js --ops 2000 --values 1,2,3 --processes 4 --seed 42 [--guard-rejected] [--json]
+//   node scripts/soak.js --ops 2000 --values 1,2,3 --processes 4 --seed 42 [--json]
 //
 // Exit status 0 when every run has 0 violations, 0 lost updates and its
 // initial value back; 1 otherwise (a stall of 15 s counts as a deadlock).
@@ -46,13 +46,9 @@ const OPERATIONS = [
 /**
  * Runs one soak and resolves with its report (never rejects for a failed
  * invariant: `report.ok` says whether it held).
- * `guardRejected` makes each worker pause 5 ms (event loop running) after
- * an acquire() was rejected, before any sync call: it keeps clear of the
- * deadlock of test/faults.test.js ("a unit taken by the wait slice while the
- * acquire() is being rejected"), until the core fixes it.
  * `injectExtraUnit` makes one worker post an extra unit first: a semaphore
  * that grants value + 1, which the checker must catch.
- * @param {{ value?: number, processes?: number, ops?: number, seed?: number, name?: string, stallMs?: number, guardRejected?: boolean, injectExtraUnit?: boolean }} options
+ * @param {{ value?: number, processes?: number, ops?: number, seed?: number, name?: string, stallMs?: number, injectExtraUnit?: boolean }} options
  */
 async function soak(options = {}) {
   const value = options.value ?? 1;
@@ -84,7 +80,6 @@ async function soak(options = {}) {
         processes,
         operations: OPERATIONS,
         counterFile,
-        guardRejected: options.guardRejected === true,
         injectExtraUnit: options.injectExtraUnit === true,
       };
       const child = spawn(process.execPath, [WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -186,7 +181,7 @@ function summary(r) {
 }
 
 function parseArgs(argv) {
-  const options = { ops: 25000, processes: 4, values: [1, 3], seed: Date.now() >>> 0, json: false, guardRejected: false };
+  const options = { ops: 25000, processes: 4, values: [1, 3], seed: Date.now() >>> 0, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -199,9 +194,8 @@ function parseArgs(argv) {
     else if (arg === '--values') options.values = next().split(',').map(Number);
     else if (arg === '--seed') options.seed = Number(next());
     else if (arg === '--json') options.json = true;
-    else if (arg === '--guard-rejected') options.guardRejected = true;
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: node scripts/soak.js [--ops N] [--processes N] [--values 1,3] [--seed N] [--guard-rejected] [--json]\n');
+      process.stdout.write('usage: node scripts/soak.js [--ops N] [--processes N] [--values 1,3] [--seed N] [--json]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${arg}`);
   }
@@ -212,12 +206,9 @@ if (require.main === module) {
   (async () => {
     const options = parseArgs(process.argv.slice(2));
     let ok = true;
-    if (!options.json) {
-      const guard = options.guardRejected ? ', guarded against the rejected-acquire deadlock' : '';
-      process.stdout.write(`soak: ${options.processes} processes × ${options.ops} operations each, seed ${options.seed}${guard}\n`);
-    }
+    if (!options.json) process.stdout.write(`soak: ${options.processes} processes × ${options.ops} operations each, seed ${options.seed}\n`);
     for (const value of options.values) {
-      const report = await soak({ value, processes: options.processes, ops: options.ops, seed: options.seed, guardRejected: options.guardRejected });
+      const report = await soak({ value, processes: options.processes, ops: options.ops, seed: options.seed });
       ok &&= report.ok;
       if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else {

@@ -145,8 +145,8 @@ describe('faults', function () {
         }
       });
 
-      // BUG: with releaseOnExit the package's own signal listener makes a blocked sync wait() throw EINTR: uncaught, exit 1, not death by the signal.
-      it.skip(`${signal} with releaseOnExit to a process blocked in a sync wait(): held unit back, dies by ${signal}`, async () => {
+      // Before c2eb745: the package's own signal listener made the wait throw EINTR, uncaught: exit 1.
+      it(`${signal} with releaseOnExit to a process blocked in a sync wait(): held unit back, dies by ${signal}`, async () => {
         const first = new Semaphore(uniqueName('held'), { value: 1 });
         const second = new Semaphore(uniqueName('blocked'), { value: 0 });
         try {
@@ -179,8 +179,8 @@ describe('faults', function () {
       }
     });
 
-    // BUG: closeOnExit closes the handle in the package's 'exit' listener, which runs before the program's later ones: their post() throws ERR_SEMAPHORE_CLOSED, exit 1, unit lost.
-    it.skip("a program's own 'exit' listener registered after the handle opens can give its unit back", async () => {
+    // Before c2eb745: closeOnExit closed the handle in an 'exit' listener that ran first; the post threw ERR_SEMAPHORE_CLOSED.
+    it("a program's own 'exit' listener registered after the handle opens can give its unit back", async () => {
       const sem = new Semaphore(uniqueName('exit-after'), { value: 1 });
       try {
         const { code, stdout, stderr } = await runToEnd('fault-exit-listener.js', [sem.name, 'after']);
@@ -413,8 +413,8 @@ describe('faults', function () {
 
   describe('a unit taken by the wait slice while the acquire() is being rejected', () => {
     for (const how of ['timeout', 'abort']) {
-      // BUG: the slice took the unit before the rejection (wanted was still true); it reaches JS only after the rejection handler, whose sync wait() then blocks forever.
-      it.skip(`rejected by ${how} with the unit already taken by the slice: the unit is free for a sync wait() in the rejection handler`, async () => {
+      // Deadlocked before 4b8906d: the unit reached JS only after the rejection handler, whose sync wait() blocked forever.
+      it(`rejected by ${how} with the unit already taken by the slice: the unit is free for a sync wait() in the rejection handler`, async () => {
         const sem = new Semaphore(uniqueName('reject-race'), { value: 0 });
         try {
           const result = await within(run('fault-reject-race.js', [sem.name, how]), 5000);
@@ -447,8 +447,8 @@ describe('faults', function () {
       }
     });
 
-    // BUG: timedWait() throws EINTR when any signal with a handler arrives (here libuv's SIGCHLD), although the program listens to none.
-    it.skip('timedWait(ms): a child process ending (SIGCHLD) does not interrupt it: ETIMEDOUT after ms', async () => {
+    // Before c2eb745: EINTR from any signal with a handler (here libuv's SIGCHLD).
+    it('timedWait(ms): a child process ending (SIGCHLD) does not interrupt it: ETIMEDOUT after ms', async () => {
       const sem = new Semaphore(uniqueName('sigchld-timedwait'), { value: 0 });
       try {
         const { code, stdout, stderr } = await runToEnd('fault-signal-during-timedwait.js', [sem.name, 'timedWait', '800']);
