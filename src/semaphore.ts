@@ -1,10 +1,11 @@
 import { constants as osConstants } from 'node:os';
 import { BoundCalls, constants, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, THREADPOOL_SIZE } from './binding';
 import { debugFromEnv, debugLog } from './debug';
-import { AbortError, errnoOf, invalidArgType, SemaphoreError } from './errors';
+import { errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
 import type { SharedSemaphore } from './lock';
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
+import { abortError, WaitQueue } from './wait-queue';
 
 const EAGAIN = errnoOf('EAGAIN');
 const EEXIST = errnoOf('EEXIST');
@@ -47,20 +48,6 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
-// A pending acquire(). Settled waiters stay in the queue until they reach its head.
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
-  settled: boolean;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The operation was aborted', { cause: signal.reason });
-}
-
 /**
  * A named POSIX semaphore: the kernel object that `sem_open(3)` opens in C,
  * Python or any other language under the same name (on Linux,
@@ -92,9 +79,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private isClosed = false;
   private readonly retryOnEintr: boolean;
   private readonly debug: boolean;
-  private queue: Waiter[] = [];
-  private queueHead = 0; // queue[queueHead..] are waiting (some may be settled)
-  private pending = 0; // waiters not yet settled
+  // acquire() calls waiting their turn; when the last gives up, the slice in
+  // flight must not keep a unit it takes from then on.
+  private readonly waiters = new WaitQueue<void>(() => {
+    if (this.sliceInFlight && !this.isClosed) native.setWanted(this.handle, false);
+  });
   private sliceInFlight = false;
   private readonly onSlice = (err: number): void => this.sliceDone(err);
 
@@ -240,7 +229,8 @@ export class Semaphore implements SharedSemaphore, Disposable {
     }
     if (this.isClosed) return Promise.reject(SemaphoreError.closed(this.name, 'sem_trywait'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.pending === 0) {
+    const pending = this.waiters.pending;
+    if (pending === 0) {
       const err = this.nativeTryWait();
       if (this.debug) this.log('acquire: sem_trywait', err);
       if (err === undefined) return resolved;
@@ -249,21 +239,10 @@ export class Semaphore implements SharedSemaphore, Disposable {
     } else if (timeout === 0) {
       return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, settled: false, timer: undefined, signal, onAbort: undefined };
-      if (timeout !== undefined && timeout !== Infinity) {
-        waiter.timer = setTimeout(() => {
-          this.settle(waiter, SemaphoreError.fromErrno(ETIMEDOUT, 'sem_clockwait', this.name));
-        }, timeout);
-      }
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.settle(waiter, abortError(signal));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.queue.push(waiter);
-      if (this.pending++ === 0 && this.sliceInFlight) native.setWanted(this.handle, true);
-      this.pump();
-    });
+    const acquired = this.waiters.wait(timeout, signal, () => SemaphoreError.fromErrno(ETIMEDOUT, 'sem_clockwait', this.name));
+    if (pending === 0 && this.sliceInFlight) native.setWanted(this.handle, true);
+    this.pump();
+    return acquired;
   }
 
   /**
@@ -272,7 +251,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
    */
   tryAcquire(): boolean {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
-    if (this.pending > 0) return false;
+    if (this.waiters.pending > 0) return false;
     const err = this.nativeTryWait();
     if (this.debug) this.log('tryAcquire: sem_trywait', err);
     if (err === undefined) return true;
@@ -312,11 +291,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     this.isClosed = true;
     native.close(this.handle);
     if (this.debug) debugLog(this.name, 'sem_close');
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      this.settle(this.queue[i], SemaphoreError.closed(this.name, 'sem_clockwait'));
-    }
-    this.queue.length = 0;
-    this.queueHead = 0;
+    this.waiters.failAll(() => SemaphoreError.closed(this.name, 'sem_clockwait'));
   }
 
   /**
@@ -354,11 +329,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
     if (this.sliceInFlight || this.isClosed) return;
     // Units may be free already (released by this process, say): take them
     // here rather than through the threadpool.
-    while (this.pending > 0) {
+    while (this.waiters.pending > 0) {
       if (this.nativeTryWait() !== undefined) break;
       this.grant();
     }
-    if (this.pending === 0) return;
+    if (this.waiters.pending === 0) return;
     this.sliceInFlight = true;
     // Long slices while a pool thread stays free for others' work; short ones
     // once waiting handles would take every thread (fs, dns and crypto then
@@ -375,8 +350,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
       if (err === 0) {
         this.grant();
       } else if (err !== ETIMEDOUT && err !== ECANCELED && err !== EINTR) {
-        const waiter = this.nextWaiter();
-        if (waiter !== undefined) this.settle(waiter, this.failure(err, 'sem_clockwait'));
+        this.waiters.failOldest(this.failure(err, 'sem_clockwait'));
       }
       this.pump();
     } catch (error) {
@@ -388,47 +362,9 @@ export class Semaphore implements SharedSemaphore, Disposable {
     }
   }
 
-  // Hands a unit just taken to the oldest live waiter, or gives it back.
+  // Hands a unit just taken to the oldest waiter, or gives it back.
   private grant(): void {
-    const waiter = this.nextWaiter();
-    if (waiter !== undefined) {
-      this.settle(waiter, undefined);
-    } else if (!this.isClosed) {
-      this.nativePost();
-    }
-  }
-
-  private nextWaiter(): Waiter | undefined {
-    while (this.queueHead < this.queue.length) {
-      const waiter = this.queue[this.queueHead++];
-      if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-        this.queue.splice(0, this.queueHead);
-        this.queueHead = 0;
-      }
-      if (!waiter.settled) return waiter;
-    }
-    this.queue.length = 0;
-    this.queueHead = 0;
-    return undefined;
-  }
-
-  private settle(waiter: Waiter, error: Error | undefined): void {
-    if (waiter.settled) return;
-    waiter.settled = true;
-    // The last waiter gave up (timeout, abort): the slice in flight must not
-    // keep a unit it takes from now on.
-    if (--this.pending === 0 && this.sliceInFlight && !this.isClosed) native.setWanted(this.handle, false);
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-    // Waiters that gave up stay queued until they reach the head; when they
-    // outnumber the live ones, drop them (amortised O(1) per acquire).
-    const dead = this.queue.length - this.queueHead - this.pending;
-    if (dead > this.pending + 32 && !this.isClosed) {
-      this.queue = this.queue.filter((w, i) => i >= this.queueHead && !w.settled);
-      this.queueHead = 0;
-    }
-    if (error === undefined) waiter.resolve();
-    else waiter.reject(error);
+    if (!this.waiters.grant(undefined) && !this.isClosed) this.nativePost();
   }
 
   private failure(err: number, syscall: string): SemaphoreError {

@@ -1,29 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { debugFromEnv, debugLog } from '../debug';
-import { AbortError, errnoOf, invalidArgType, SemaphoreError } from '../errors';
+import { errnoOf, invalidArgType, SemaphoreError } from '../errors';
 import type { SharedAcquireOptions, SharedSemaphore } from '../lock';
 import { resolveRedisOptions, validateAcquireOptions, validateName } from './options';
 import type { RedisClient, RedisSemaphoreOptions } from './options';
 import { getLeaseClass, requirePeer } from './peers';
 import type { Lease, LeaseConstructor } from './peers';
+import { abortError, WaitQueue } from '../wait-queue';
 
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const asyncDisposeSymbol: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const noop = (): void => undefined;
-
-// A pending acquire(). Settled waiters stay in the queue until they reach its head.
-interface Waiter {
-  resolve: (lease: Lease) => void;
-  reject: (error: Error) => void;
-  settled: boolean;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The operation was aborted', { cause: signal.reason });
-}
 
 /** A Redis failure, with the client's error as `cause`. */
 function redisError(err: unknown, operation: string, name: string): SemaphoreError {
@@ -68,8 +55,8 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   private readonly retryMs: number;
   private readonly debug: boolean;
   private readonly held: Lease[] = []; // oldest first
-  private readonly queue: Waiter[] = [];
-  private pending = 0; // waiters not yet settled
+  // acquire() calls waiting their turn; when none is left, stop asking Redis.
+  private readonly waiters = new WaitQueue<Lease>(() => this.poll?.abort());
   private poll: AbortController | undefined; // the one acquire loop in flight
   private readonly inflight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
@@ -132,7 +119,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    */
   async tryAcquire(): Promise<boolean> {
     if (this.closed) throw SemaphoreError.closed(this.name, 'tryAcquire');
-    if (this.pending > 0) return false;
+    if (this.waiters.pending > 0) return false;
     const lease = await this.tryLease('tryAcquire');
     if (lease === undefined) return false;
     this.held.push(lease);
@@ -189,8 +176,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
-    for (const waiter of this.queue) this.settle(waiter, SemaphoreError.closed(this.name, 'acquire'));
-    this.queue.length = 0;
+    this.waiters.failAll(() => SemaphoreError.closed(this.name, 'acquire'));
     this.poll?.abort();
     const held = this.held.splice(0);
     if (this.debug) debugLog(this.name, `close, giving back ${held.length} unit(s)`);
@@ -220,26 +206,16 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     if (this.closed) return Promise.reject(SemaphoreError.closed(this.name, 'acquire'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (timeout === 0) {
-      if (this.pending > 0) return Promise.reject(this.timedOut());
+      if (this.waiters.pending > 0) return Promise.reject(this.timedOut());
       return this.tryLease('acquire').then((lease) => {
         if (lease === undefined) throw this.timedOut();
         this.held.push(lease);
         return lease;
       });
     }
-    return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, settled: false, timer: undefined, signal, onAbort: undefined };
-      if (timeout !== undefined) {
-        waiter.timer = setTimeout(() => this.settle(waiter, this.timedOut()), timeout);
-      }
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.settle(waiter, abortError(signal));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.queue.push(waiter);
-      this.pending++;
-      this.pump();
-    });
+    const taken = this.waiters.wait(timeout, signal, () => this.timedOut());
+    this.pump();
+    return taken;
   }
 
   // One try at Redis; resolves to the lease taken, or undefined.
@@ -266,7 +242,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   // The async path: one redis-semaphore acquire loop in flight per instance,
   // while some acquire() waits; the unit it takes goes to the oldest waiter.
   private pump(): void {
-    if (this.poll !== undefined || this.closed || this.pending === 0) return;
+    if (this.poll !== undefined || this.closed || this.waiters.pending === 0) return;
     const poll = new AbortController();
     this.poll = poll;
     const lease = this.newLease({ acquireTimeout: Infinity, retryInterval: this.retryMs });
@@ -282,8 +258,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
           this.poll = undefined;
           if (!poll.signal.aborted) {
             if (this.debug) debugLog(this.name, `acquire: ${(err as Error)?.message}`);
-            const waiter = this.queue.find((w) => !w.settled);
-            if (waiter !== undefined) this.settle(waiter, redisError(err, 'acquire', this.name));
+            this.waiters.failOldest(redisError(err, 'acquire', this.name));
           }
           this.pump();
         },
@@ -291,36 +266,15 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     );
   }
 
-  // Hands a unit just taken to the oldest live waiter, or gives it back.
+  // Hands a unit just taken to the oldest waiter, or gives it back.
   private grant(lease: Lease): Promise<void> | void {
-    let waiter: Waiter | undefined;
-    while ((waiter = this.queue.shift()) !== undefined && waiter.settled);
-    if (waiter === undefined || this.closed) {
+    if (this.waiters.pending === 0 || this.closed) {
       if (this.debug) debugLog(this.name, 'acquire: took a unit nobody waits for; giving it back');
       return this.giveBack(lease).catch(noop); // its lease runs out if this fails
     }
     if (this.debug) debugLog(this.name, 'acquire: took a unit');
     this.held.push(lease);
-    this.settle(waiter, lease);
-  }
-
-  private settle(waiter: Waiter, result: Lease | Error): void {
-    if (waiter.settled) return;
-    waiter.settled = true;
-    this.pending--;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-    if (result instanceof Error) {
-      if (this.debug) debugLog(this.name, `acquire: ${(result as SemaphoreError).code ?? result.name}`);
-      waiter.reject(result);
-    } else {
-      waiter.resolve(result);
-    }
-    // Nobody waits any more: stop asking Redis.
-    if (this.pending === 0) {
-      this.queue.length = 0;
-      this.poll?.abort();
-    }
+    this.waiters.grant(lease);
   }
 
   private newLease(options: { acquireTimeout?: number; acquireAttemptsLimit?: number; retryInterval: number }): Lease {
