@@ -182,6 +182,22 @@ describe('synchronous API', () => {
     expect(mappings(name)).to.equal(0);
   });
 
+  it('a /dev/shm file too small to be a semaphore is refused with EINVAL, not a crash (SIGBUS)', () => {
+    const name = uniqueName('stray');
+    require('node:fs').writeFileSync(`/dev/shm/sem.${name.slice(1)}`, '');
+    for (const options of [{ create: false }, {}]) {
+      let error;
+      try {
+        new Semaphore(name, options).post();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(Semaphore.SemaphoreError);
+      expect(error).to.include({ code: 'EINVAL', syscall: 'sem_open', semaphore: name });
+      expect(error.message).to.match(/is not a semaphore/);
+    }
+  });
+
   it('Symbol.dispose closes the handle', () => {
     const sem = new Semaphore(uniqueName());
     expect(Symbol.dispose).to.be.a('symbol');
