@@ -2,8 +2,10 @@
 // (4) Contended throughput, ops/s: 2 and 4 processes each doing N
 // acquire / tiny critical section / release on one lock: this package (sync
 // and async), proper-lockfile (a lock directory, retried every 1 ms) and
-// redis-semaphore (a Mutex on ioredis, retried every 1 ms, against a
-// redis-server on loopback that this file starts and stops).
+// redis-semaphore (a Mutex on ioredis, retried every 1 ms) and this
+// package's own RedisSemaphore (posix-semaphore/redis, retried every 1 ms),
+// against a redis-server on loopback that this file starts and stops; and
+// RedisSemaphore's uncontended acquire+release round trip.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,7 +19,9 @@ const FLAVOURS = {
   async: { ops: 300_000, runs: 3 },
   'proper-lockfile': { ops: 150, runs: 1 },
   'redis-semaphore': { ops: 400, runs: 1 },
+  RedisSemaphore: { ops: 400, runs: 1 },
 };
+const REDIS_FLAVOURS = new Set(['redis-semaphore', 'RedisSemaphore']);
 
 let criticalSection = 0; // the tiny critical section: one increment
 
@@ -80,7 +84,35 @@ const LOCKS = {
       close: () => client.quit(),
     };
   },
+  RedisSemaphore(key, port) {
+    const { RedisSemaphore } = require('../dist/redis');
+    const sem = new RedisSemaphore(key, { url: `redis://127.0.0.1:${port}`, value: 1, retryMs: 1 });
+    return {
+      async run(n) {
+        for (let i = 0; i < n; i++) {
+          await sem.acquire();
+          criticalSection++;
+          await sem.release();
+        }
+      },
+      close: () => sem.close(),
+    };
+  },
 };
+
+// RedisSemaphore alone: the uncontended acquire+release round trip, µs.
+async function redisLatency(port) {
+  const lock = LOCKS.RedisSemaphore(`psem-bench-${process.pid}-latency`, port);
+  await lock.run(50); // connect and warm up
+  const samples = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    await lock.run(200);
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / 200);
+  }
+  await lock.close();
+  return { median: median(samples), samples };
+}
 
 // A contending process: opens the lock, says ready, runs on "go", reports
 // its start and end on the machine-wide monotonic clock.
@@ -132,12 +164,13 @@ async function measure() {
   try {
     for (const processes of PROCESSES) {
       for (const [flavour, { ops, runs }] of Object.entries(FLAVOURS)) {
-        if (flavour === 'redis-semaphore' && !redis) continue;
+        if (REDIS_FLAVOURS.has(flavour) && !redis) continue;
         const samples = [];
         for (let r = 0; r < runs; r++) samples.push(await oneRun(flavour, processes, ops, redis?.port));
         results[`${flavour} x${processes}`] = { median: median(samples), samples };
       }
     }
+    if (redis) results['RedisSemaphore latency'] = await redisLatency(redis.port);
   } finally {
     if (redis) await redis.stop();
     fs.rmSync(path.join(os.tmpdir(), `psem-bench-${process.pid}-lockfile.lock`), { recursive: true, force: true });

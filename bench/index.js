@@ -30,7 +30,8 @@ function opsPerSecond(x) {
   if (x >= 1e3) return `${(x / 1e3).toFixed(2)} k`;
   return x.toFixed(0);
 }
-const ratio = (x) => `${x < 10 ? x.toFixed(2) : x.toFixed(0)}×`;
+// Far below 1, a fraction reads better: 1/5650× rather than 0.00×.
+const ratio = (x) => (x < 0.01 ? `1/${Math.round(1 / x)}×` : `${x < 10 ? x.toFixed(2) : x.toFixed(0)}×`);
 
 // A target: its wording and whether `r` (posix-semaphore / peer) meets it.
 const atMost = (limit) => (r) => ({ text: `≤ ${limit}×`, hit: r <= limit });
@@ -71,6 +72,8 @@ function rowsOf(results) {
     const op = '`await acquire()`+`release()` pair, ns';
     compare(op, ours, 'async-mutex `Semaphore(1)` (in-process)', r['async-mutex'].median, ns, atMost(1));
     compare(op, ours, 'async-sema `Sema(1)` (in-process)', r['async-sema'].median, ns);
+    const redis = results.contended?.results['RedisSemaphore latency'];
+    if (redis) compare(op, ours, 'this package\'s `RedisSemaphore` (loopback Redis)', redis.median * 1e3, ns);
   }
   const p = results.pingpong;
   if (p && p.results.oneCpu) {
@@ -91,10 +94,14 @@ function rowsOf(results) {
       for (const mode of ['async', 'sync']) {
         const ours = r[`${mode} x${n}`].median;
         const op = `contended, ${n} processes, ${mode}, ops/s`;
-        const peers = [['redis-semaphore', 'redis-semaphore `Mutex` (ioredis, loopback)', 30], ['proper-lockfile', 'proper-lockfile `lock()`', 300]];
+        const peers = [
+          ['redis-semaphore', 'redis-semaphore `Mutex` (ioredis, loopback)', 30],
+          ['RedisSemaphore', 'this package\'s `RedisSemaphore` (posix-semaphore/redis, loopback)', undefined],
+          ['proper-lockfile', 'proper-lockfile `lock()`', 300],
+        ];
         for (const [key, label, goal] of peers) {
           const theirs = r[`${key} x${n}`];
-          const target = mode === 'async' && n === 2 ? atLeast(goal) : undefined;
+          const target = mode === 'async' && n === 2 && goal !== undefined ? atLeast(goal) : undefined;
           if (theirs) compare(op, ours, label, theirs.median, opsPerSecond, target);
           else note(op, opsPerSecond(ours), label, 'n/a', 'see note');
         }
