@@ -4,7 +4,7 @@
 // against the shared interface must see the same answers from both.
 const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll } = require('./helpers');
+const { Semaphore, uniqueName, unlinkAll, failure } = require('./helpers');
 const { RedisSemaphore } = require('posix-semaphore/redis');
 const { useRedis, doneWithRedis, cleanKeys, uniqueRedisName, SKIP_MESSAGE } = require('./fixtures/redis-server');
 
@@ -43,16 +43,6 @@ const flavours = [
     },
   },
 ];
-
-/** The error `action` throws or rejects with; fails if it succeeds. */
-async function failure(action) {
-  try {
-    await (typeof action === 'function' ? action() : action);
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a failure, got success');
-}
 
 /**
  * Whether `sem.tryAcquire()` succeeds within a second (it then holds the

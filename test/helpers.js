@@ -107,4 +107,14 @@ function runToEnd(script, args, options) {
   return run(script, args, options).done;
 }
 
-module.exports = { Semaphore, uniqueName, unlinkAll, leftovers, exists, mappings, run, runToEnd, FIXTURES };
+/** The error `action` throws or rejects with; fails if it succeeds. */
+async function failure(action) {
+  try {
+    await (typeof action === 'function' ? action() : action);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a failure, got success');
+}
+
+module.exports = { Semaphore, uniqueName, unlinkAll, leftovers, exists, mappings, run, runToEnd, failure, FIXTURES };

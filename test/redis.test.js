@@ -11,20 +11,10 @@ const { expect } = require('chai');
 const Redis = require('ioredis');
 const Semaphore = require('posix-semaphore');
 const { RedisSemaphore, SemaphoreError } = require('posix-semaphore/redis');
-const { run, runToEnd, FIXTURES } = require('./helpers');
+const { run, runToEnd, FIXTURES, failure } = require('./helpers');
 const { useRedis, doneWithRedis, cleanKeys, uniqueRedisName, SKIP_MESSAGE } = require('./fixtures/redis-server');
 
 const ROOT = path.join(__dirname, '..');
-
-/** The error `action` throws or rejects with; fails if it succeeds. */
-async function failure(action) {
-  try {
-    await (typeof action === 'function' ? action() : action);
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a failure, got success');
-}
 
 /** Resolves with the first `event` of `emitter`, or rejects after `ms`. */
 function eventWithin(emitter, event, ms) {
