@@ -312,7 +312,9 @@ describe('posix-semaphore command line', function () {
     it('delivers a Ctrl-C at a terminal to the command once, not twice', async function () {
       if (spawnSync('script', ['--version']).status !== 0) this.skip(); // util-linux script(1) makes the terminal
       const name = make(uniqueName('run-tty'));
-      const command = [process.execPath, CLI, 'run', name, '--', process.execPath, CHILD, 'count-sigint'].join(' ');
+      // exec: script(1) runs the command with $SHELL -c, and a non-interactive
+      // dash that stays to wait would itself die of the Ctrl-C (exit 130).
+      const command = ['exec', process.execPath, CLI, 'run', name, '--', process.execPath, CHILD, 'count-sigint'].join(' ');
       const terminal = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let output = '';
       terminal.stdout.on('data', (chunk) => {
