@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,29 @@ void AddMillis(struct timespec* ts, double ms) {
   }
 }
 
+bool Reached(const struct timespec& now, const struct timespec& deadline) {
+  return now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+}
+
+// Tries sem_trywait again and again for up to `us` microseconds, giving the
+// CPU away (sched_yield) before each try. Returns 0, EAGAIN or another errno.
+// acquire() calls it before it pays for a threadpool round trip: a holder
+// about to post (often a process that our own post just woke, on this CPU or
+// another) gets to run and post, and the unit is taken without one.
+int Spin(sem_t* sem, double us) {
+  struct timespec now, deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  AddMillis(&deadline, us / 1000);
+  for (;;) {
+    sched_yield();
+    if (sem_trywait(sem) == 0) return 0;
+    int err = errno;
+    if (err != EAGAIN && err != EINTR) return err;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (Reached(now, deadline)) return EAGAIN;
+  }
+}
+
 // Waits up to `ms` milliseconds. Returns 0, ETIMEDOUT, EINTR (only when a
 // signal of `interruptible` arrived) or another errno. A timed futex wait
 // returns EINTR after any signal handler, even with SA_RESTART: those are
@@ -294,10 +318,7 @@ int TimedWait(sem_t* sem, double ms, const InterruptibleBy* interruptible) {
     if (err == EINTR && interruptible != nullptr && interruptible->Caught()) return err;
     if (err != EAGAIN && err != EINTR) return err;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > deadline.tv_sec ||
-        (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
-      return ETIMEDOUT;
-    }
+    if (Reached(now, deadline)) return ETIMEDOUT;
     usleep(static_cast<useconds_t>(pauseUs));
     if (pauseUs < 10000) pauseUs *= 2;
   }
@@ -511,6 +532,15 @@ Napi::Value StartWaitSlice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
+// trySpin(handle, us) -> 0 | errno | -1 when closed: see Spin().
+Napi::Value TrySpin(const Napi::CallbackInfo& info) {
+  Sem* sem = Unwrap(info);
+  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
+  int err = Spin(sem->get(), info[1].As<Napi::Number>().DoubleValue());
+  if (err == 0) ++sem->held;
+  return Napi::Number::New(info.Env(), err);
+}
+
 // setWanted(handle, wanted): whether the slice in flight should keep what it takes.
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
   const std::shared_ptr<Sem>& sem = HolderOf(info)->sem;
@@ -567,6 +597,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
   exports.Set("interruptedBy", Napi::Function::New(env, InterruptedBy, "interruptedBy"));
   exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
+  exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
   exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
   exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));

@@ -33,6 +33,8 @@ export interface Native {
   /** The value, or -errno. */
   getValue(handle: NativeHandle): number;
   waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
+  /** sem_trywait with sched_yield between tries, for up to `us` µs: 0, an errno, or -1 when closed. */
+  trySpin(handle: NativeHandle, us: number): number;
   /** Whether the slice in flight should keep a unit it takes (false: post it back on the pool thread). */
   setWanted(handle: NativeHandle, wanted: boolean): void;
   /** The signal number that ended the last sync wait with EINTR. */
@@ -75,6 +77,14 @@ function load(): Native {
 
 export const native: Native = load();
 export const { constants } = native;
+/**
+ * Microseconds acquire() keeps trying (yielding the CPU between tries) after
+ * its first sem_trywait failed, before it waits on the threadpool: a holder
+ * about to post usually does so within a few µs, and a threadpool round trip
+ * costs ~10 µs and four thread switches. Bounded, so the event loop never
+ * stalls for it.
+ */
+export const SPIN_US = 20;
 /** Milliseconds a wait slice may hold a threadpool thread before it returns to JS. */
 export const SLICE_MS = 100;
 /** The slice when wait slices would otherwise leave no thread free for fs, dns or crypto. */

@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { BoundCalls, constants, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, THREADPOOL_SIZE } from './binding';
+import { BoundCalls, constants, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, SPIN_US, THREADPOOL_SIZE } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
@@ -236,6 +236,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
       if (err === undefined) return resolved;
       if (err !== EAGAIN) return Promise.reject(this.failure(err, 'sem_trywait'));
       if (timeout === 0) return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
+      // Taken: let a holder about to post run first, briefly (SPIN_US), before a threadpool round trip.
+      const spun = native.trySpin(this.handle, timeout === undefined ? SPIN_US : Math.min(SPIN_US, timeout * 1000));
+      if (this.debug) this.log(`acquire: sem_trywait, yielding for up to ${SPIN_US} µs`, spun);
+      if (spun === 0) return resolved;
+      if (spun !== EAGAIN) return Promise.reject(this.failure(spun, 'sem_trywait'));
     } else if (timeout === 0) {
       return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
     }

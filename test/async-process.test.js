@@ -1,6 +1,7 @@
 'use strict';
 // The Promise API against other processes: the event loop stays free, the
 // threadpool is used sparingly, and a post elsewhere is seen at once.
+const { spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
@@ -80,6 +81,31 @@ describe('Promise API across processes', () => {
     lags.sort((a, b) => a - b);
     expect(lags[2], `hand-off lags (ms): ${lags.map((l) => l.toFixed(2))}`).to.be.below(25);
     expect(lags[4]).to.be.below(60);
+  });
+
+  it('a unit posted within microseconds is taken without a threadpool round trip (acquire yields briefly first)', async function () {
+    if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) this.skip(); // util-linux
+    // Both processes on one CPU: "ping"'s post wakes "pong", which can only
+    // answer once ping's acquire() gives it the CPU.
+    const pingSem = new Semaphore(uniqueName('ping'), { value: 0 });
+    const pongSem = new Semaphore(uniqueName('pong'), { value: 0 });
+    try {
+      const rounds = 2000;
+      const names = [pingSem.name, pongSem.name, String(rounds)];
+      const pong = run('ping-pong.js', ['pong', ...names], { cpu: 0 });
+      const ping = run('ping-pong.js', ['ping', ...names], { cpu: 0 });
+      const [p, q] = await Promise.all([ping.done, pong.done]);
+      expect(p.code, p.stderr).to.equal(0);
+      expect(q.code, q.stderr).to.equal(0);
+      const pinged = JSON.parse(p.stdout);
+      expect(pinged.rounds).to.equal(rounds);
+      // Without the yield, hundreds of rounds of ping need a slice (624 of 2000 measured).
+      expect(pinged.slices, `wait slices of ping in ${rounds} rounds`).to.be.below(rounds / 20);
+      expect([pingSem.value, pongSem.value]).to.deep.equal([0, 0]);
+    } finally {
+      pingSem.close();
+      pongSem.close();
+    }
   });
 
   it('N processes × M iterations mixing sync wait() and await acquire() lose no update', async () => {

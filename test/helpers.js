@@ -59,10 +59,13 @@ const FIXTURES = path.join(__dirname, 'fixtures');
  * Spawns `node fixtures/<script> ...args` and returns the child, with
  * `child.done`: a promise of { code, signal, stdout, stderr }, and
  * `child.line(re)`: a promise of the first stdout line matching re.
+ * options: nodeArgs, env, cwd, and cpu (run it pinned there, with taskset).
  */
 function run(script, args = [], options = {}) {
   const file = path.isAbsolute(script) ? script : path.join(FIXTURES, script);
-  const child = spawn(process.execPath, [...(options.nodeArgs || []), file, ...args], {
+  const argv = [process.execPath, ...(options.nodeArgs || []), file, ...args];
+  if (options.cpu !== undefined) argv.unshift('taskset', '-c', String(options.cpu));
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd || path.join(__dirname, '..'),
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
