@@ -83,7 +83,7 @@ function rowsOf(results) {
   }
   if (p && p.results.twoCpus) {
     const r = p.results.twoCpus;
-    const vm = () => ({ text: 'not judged: VM wake-up bound, see notes', hit: undefined });
+    const vm = () => ({ text: 'not judged: placement-bound, see notes', hit: undefined });
     compare('ping-pong round trip, one CPU each, sync, µs', r.sync.median, 'C program, same placement', r.C.median, us, vm);
     compare('ping-pong round trip, one CPU each, async, µs', r.async.median, 'C program, same placement', r.C.median, us, vm);
   }
