@@ -125,6 +125,28 @@ describe('the packed package, installed in a fresh project', function () {
     expect(loaded).to.deep.equal([fs.realpathSync(chosen)]);
   });
 
+  it("the README's Platforms section names the newest glibc and libstdc++ symbol versions the prebuild needs", async function () {
+    const prebuild = path.join(PREBUILDS, fs.readdirSync(PREBUILDS).find((f) => f.endsWith('.node')));
+    let dump;
+    try {
+      ({ stdout: dump } = await sh('objdump', ['-T', prebuild]));
+    } catch (err) {
+      if (err.code === 'ENOENT') this.skip(); // no binutils
+      throw err;
+    }
+    const newest = (prefix) =>
+      [...dump.matchAll(new RegExp(`\\(${prefix}_([0-9.]+)\\)`, 'g'))]
+        .map((m) => m[1])
+        .sort((a, b) => {
+          const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+          for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+          return 0;
+        })
+        .pop();
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme).to.include(`glibc ≥ ${newest('GLIBC')} and a libstdc++ with GLIBCXX_${newest('GLIBCXX')}`);
+  });
+
   it("require('posix-semaphore') returns the class, as in the original README", async function () {
     const name = uniqueName('pack-cjs');
     const script = `
