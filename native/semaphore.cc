@@ -6,6 +6,7 @@
 // callbacks: an ObjectWrap method call alone costs more than the whole
 // sem_wait+sem_post.
 #include <napi.h>
+#include <uv.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,6 +183,8 @@ using Handle = Napi::External<HolderRef>;
 
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
+  bool worker = false;             // a worker thread's environment, not the main thread's
+  Napi::FunctionReference probe;  // a no-op, called to ask whether JS may still run
 };
 
 // ---------------------------------------------------------------------------
@@ -263,6 +266,20 @@ bool Reached(const struct timespec& now, const struct timespec& deadline) {
   return now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
 }
 
+#if defined(HAVE_SEM_CLOCKWAIT) || !defined(HAVE_SEM_TIMEDWAIT)
+constexpr clockid_t kWaitClock = CLOCK_MONOTONIC;  // immune to wall-clock jumps
+#else
+constexpr clockid_t kWaitClock = CLOCK_REALTIME;  // what sem_timedwait measures
+#endif
+
+// `ms` milliseconds from now on kWaitClock.
+struct timespec DeadlineIn(double ms) {
+  struct timespec deadline;
+  clock_gettime(kWaitClock, &deadline);
+  AddMillis(&deadline, ms);
+  return deadline;
+}
+
 // Tries sem_trywait again and again for up to `us` microseconds, giving the
 // CPU away (sched_yield) before each try. Returns 0, EAGAIN or another errno.
 // acquire() calls it before it pays for a threadpool round trip: a holder
@@ -282,23 +299,15 @@ int Spin(sem_t* sem, double us) {
   }
 }
 
-// Waits up to `ms` milliseconds. Returns 0, ETIMEDOUT, EINTR (only when a
-// signal of `interruptible` arrived) or another errno. A timed futex wait
-// returns EINTR after any signal handler, even with SA_RESTART: those are
-// retried against the same absolute deadline, so never wait longer in total.
-int TimedWait(sem_t* sem, double ms, const InterruptibleBy* interruptible) {
+// Waits until `deadline` (kWaitClock). Returns 0, ETIMEDOUT, EINTR (only
+// when a signal of `interruptible` arrived) or another errno. A timed futex
+// wait returns EINTR after any signal handler, even with SA_RESTART: those
+// are retried against the same absolute deadline, so never wait longer.
+int WaitUntil(sem_t* sem, const struct timespec& deadline, const InterruptibleBy* interruptible) {
 #if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
-#ifdef HAVE_SEM_CLOCKWAIT
-  const clockid_t clock = CLOCK_MONOTONIC;  // immune to wall-clock jumps
-#else
-  const clockid_t clock = CLOCK_REALTIME;
-#endif
-  struct timespec deadline;
-  clock_gettime(clock, &deadline);
-  AddMillis(&deadline, ms);
   for (;;) {
 #ifdef HAVE_SEM_CLOCKWAIT
-    int r = sem_clockwait(sem, clock, &deadline);
+    int r = sem_clockwait(sem, kWaitClock, &deadline);
 #else
     int r = sem_timedwait(sem, &deadline);
 #endif
@@ -308,21 +317,69 @@ int TimedWait(sem_t* sem, double ms, const InterruptibleBy* interruptible) {
   }
 #else
   // No sem_timedwait (macOS): poll sem_trywait with a bounded back-off.
-  struct timespec now, deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  AddMillis(&deadline, ms);
+  struct timespec now;
   long pauseUs = 50;
   for (;;) {
     if (sem_trywait(sem) == 0) return 0;
     int err = errno;
     if (err == EINTR && interruptible != nullptr && interruptible->Caught()) return err;
     if (err != EAGAIN && err != EINTR) return err;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(kWaitClock, &now);
     if (Reached(now, deadline)) return ETIMEDOUT;
     usleep(static_cast<useconds_t>(pauseUs));
     if (pauseUs < 10000) pauseUs *= 2;
   }
 #endif
+}
+
+// Waits up to `ms` milliseconds; see WaitUntil().
+int TimedWait(sem_t* sem, double ms, const InterruptibleBy* interruptible) {
+  return WaitUntil(sem, DeadlineIn(ms), interruptible);
+}
+
+// Sync waits and Worker.terminate(). A blocked sem_wait cannot be
+// interrupted from another thread, and a worker blocked in one would keep
+// terminate(), and the process's exit after it, waiting forever. So in a
+// worker, a sync wait blocks for at most kSyncSliceMs at a time (a post still
+// wakes it at once) and between slices asks whether its environment is
+// being stopped: Node-API then refuses any call into JS, even of a no-op.
+// The main thread waits in one piece: nothing stops it while it blocks.
+constexpr double kSyncSliceMs = 50;
+
+bool Stopping(napi_env env, const Instance& instance) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
+  napi_value undefined, result;
+  napi_get_undefined(env, &undefined);
+  bool stopping = napi_call_function(env, undefined, instance.probe.Value(), 0, nullptr, &result) != napi_ok;
+  napi_close_handle_scope(env, scope);
+  return stopping;
+}
+
+// A sync wait for `ms` milliseconds, or until a unit comes when `ms` < 0.
+// Returns 0, ETIMEDOUT, EINTR (a signal of `interruptible`), ECANCELED (the
+// worker is being stopped) or another errno.
+int SyncWait(napi_env env, sem_t* sem, double ms, const InterruptibleBy& interruptible) {
+  const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
+#if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
+  if (instance.worker) {
+    const bool forever = ms < 0;
+    const struct timespec deadline = DeadlineIn(forever ? 0 : ms);
+    for (;;) {
+      struct timespec slice = DeadlineIn(kSyncSliceMs);
+      bool last = !forever && Reached(slice, deadline);
+      int err = WaitUntil(sem, last ? deadline : slice, &interruptible);
+      if (err != ETIMEDOUT || last) return err;
+      if (Stopping(env, instance)) return ECANCELED;
+    }
+  }
+#endif
+  if (ms >= 0) return TimedWait(sem, ms, &interruptible);
+  while (sem_wait(sem) != 0) {
+    int err = errno;
+    if (err != EINTR || interruptible.Caught()) return err;
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -363,11 +420,7 @@ int CallWait(napi_env env, sem_t* sem, const napi_value* argv) {
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
   InterruptibleBy interruptible(mask);
-  while (sem_wait(sem) != 0) {
-    int err = errno;
-    if (err != EINTR || interruptible.Caught()) return err;
-  }
-  return 0;
+  return SyncWait(env, sem, -1, interruptible);
 }
 int CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
   double ms = 0;
@@ -375,7 +428,7 @@ int CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
   napi_get_value_double(env, argv[0], &ms);
   napi_get_value_uint32(env, argv[1], &mask);
   InterruptibleBy interruptible(mask);
-  return TimedWait(sem, ms, &interruptible);
+  return SyncWait(env, sem, ms, interruptible);
 }
 
 template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
@@ -588,6 +641,9 @@ void OnEnvCleanup(void* arg) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto instance = std::make_unique<Instance>();
+  uv_loop_t* loop = nullptr;
+  instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
+  instance->probe = Napi::Persistent(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "probe"));
   napi_add_env_cleanup_hook(env, OnEnvCleanup, instance->registry.get());
   env.SetInstanceData(instance.release());
 
