@@ -304,6 +304,7 @@ int Spin(sem_t* sem, double us) {
 // wait returns EINTR after any signal handler, even with SA_RESTART: those
 // are retried against the same absolute deadline, so never wait longer.
 int WaitUntil(sem_t* sem, const struct timespec& deadline, const InterruptibleBy* interruptible) {
+  if (interruptible != nullptr && interruptible->Caught()) return EINTR;  // caught between two waits
 #if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
   for (;;) {
 #ifdef HAVE_SEM_CLOCKWAIT
@@ -375,6 +376,8 @@ int SyncWait(napi_env env, sem_t* sem, double ms, const InterruptibleBy& interru
   }
 #endif
   if (ms >= 0) return TimedWait(sem, ms, &interruptible);
+  // A signal caught since the handlers were swapped interrupted no futex wait.
+  if (interruptible.Caught()) return EINTR;
   while (sem_wait(sem) != 0) {
     int err = errno;
     if (err != EINTR || interruptible.Caught()) return err;
