@@ -3,13 +3,17 @@
     {
       "target_name": "posix_semaphore",
       "sources": ["native/semaphore.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": [
+        "native/compat",
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED"
       ],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-frtti"],
+      "cflags_cc!": ["-fno-rtti"],
       "conditions": [
         ["OS=='linux'", { "libraries": ["-pthread"] }],
         ["OS=='mac'", {

@@ -8,6 +8,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,15 +25,30 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <set>
 #include <utility>
 
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
-#define HAVE_SEM_CLOCKWAIT 1
-#endif
 #if !defined(__APPLE__)
 #define HAVE_SEM_TIMEDWAIT 1
 #define HAVE_SEM_GETVALUE 1
+#endif
+
+// A prebuild that loads wherever Node.js does. Linked on a new glibc, the
+// addon would ask for that glibc's newest symbol versions (the sem_*
+// functions moved into libc.so.6 with new versions in 2.34) and refuse to
+// load on older systems (RHEL 8 has 2.28), although the functions are the
+// same. So on x86-64 glibc they are bound to their first version, and
+// sem_clockwait (glibc 2.30) is looked up when the addon loads.
+#if defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver sem_open,sem_open@GLIBC_2.2.5");
+__asm__(".symver sem_close,sem_close@GLIBC_2.2.5");
+__asm__(".symver sem_unlink,sem_unlink@GLIBC_2.2.5");
+__asm__(".symver sem_wait,sem_wait@GLIBC_2.2.5");
+__asm__(".symver sem_trywait,sem_trywait@GLIBC_2.2.5");
+__asm__(".symver sem_timedwait,sem_timedwait@GLIBC_2.2.5");
+__asm__(".symver sem_post,sem_post@GLIBC_2.2.5");
+__asm__(".symver sem_getvalue,sem_getvalue@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 #endif
 
 namespace {
@@ -50,7 +66,7 @@ class Sem;
 // The open semaphores of one Node environment (main thread or worker), so
 // that signals and environment teardown can release and close what is left.
 struct Registry {
-  std::unordered_set<Sem*> open;
+  std::set<Sem*> open;
 };
 
 // The releaseOnExit handles of the whole process, for the C atexit handler:
@@ -58,7 +74,7 @@ struct Registry {
 // process.exit(), an uncaught exception or the end of the program.
 struct Releasers {
   std::mutex mutex;
-  std::unordered_set<Sem*> sems;
+  std::set<Sem*> sems;
 };
 Releasers& ProcessReleasers() {
   static Releasers* releasers = new Releasers();  // immortal: atexit may run after static destructors
@@ -77,8 +93,8 @@ class Sem {
       : sem_(sem), name_(std::move(name)), flags_(flags), registry_(std::move(registry)) {
     registry_->open.insert(this);
     if (flags_ & kReleaseOnExit) {
-      static std::once_flag registered;
-      std::call_once(registered, [] { atexit(ReleaseAtProcessExit); });
+      static const int registered = atexit(ReleaseAtProcessExit);  // once per process
+      (void)registered;
       std::lock_guard<std::mutex> lock(ProcessReleasers().mutex);
       ProcessReleasers().sems.insert(this);
     }
@@ -266,10 +282,14 @@ bool Reached(const struct timespec& now, const struct timespec& deadline) {
   return now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
 }
 
-#if defined(HAVE_SEM_CLOCKWAIT) || !defined(HAVE_SEM_TIMEDWAIT)
-constexpr clockid_t kWaitClock = CLOCK_MONOTONIC;  // immune to wall-clock jumps
+#ifdef HAVE_SEM_TIMEDWAIT
+// sem_clockwait (glibc >= 2.30) measures on CLOCK_MONOTONIC, immune to
+// wall-clock jumps; without it, sem_timedwait measures on the wall clock.
+using ClockWait = int (*)(sem_t*, clockid_t, const struct timespec*);
+const ClockWait clockWait = reinterpret_cast<ClockWait>(dlsym(RTLD_DEFAULT, "sem_clockwait"));
+const clockid_t kWaitClock = clockWait != nullptr ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 #else
-constexpr clockid_t kWaitClock = CLOCK_REALTIME;  // what sem_timedwait measures
+const clockid_t kWaitClock = CLOCK_MONOTONIC;  // the macOS polling below measures on it
 #endif
 
 // `ms` milliseconds from now on kWaitClock.
@@ -305,13 +325,9 @@ int Spin(sem_t* sem, double us) {
 // are retried against the same absolute deadline, so never wait longer.
 int WaitUntil(sem_t* sem, const struct timespec& deadline, const InterruptibleBy* interruptible) {
   if (interruptible != nullptr && interruptible->Caught()) return EINTR;  // caught between two waits
-#if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
+#ifdef HAVE_SEM_TIMEDWAIT
   for (;;) {
-#ifdef HAVE_SEM_CLOCKWAIT
-    int r = sem_clockwait(sem, kWaitClock, &deadline);
-#else
-    int r = sem_timedwait(sem, &deadline);
-#endif
+    int r = clockWait != nullptr ? clockWait(sem, kWaitClock, &deadline) : sem_timedwait(sem, &deadline);
     if (r == 0) return 0;
     int err = errno;
     if (err != EINTR || (interruptible != nullptr && interruptible->Caught())) return err;
@@ -362,7 +378,7 @@ bool Stopping(napi_env env, const Instance& instance) {
 // worker is being stopped) or another errno.
 int SyncWait(napi_env env, sem_t* sem, double ms, const InterruptibleBy& interruptible) {
   const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
-#if defined(HAVE_SEM_CLOCKWAIT) || defined(HAVE_SEM_TIMEDWAIT)
+#ifdef HAVE_SEM_TIMEDWAIT
   if (instance.worker) {
     const bool forever = ms < 0;
     const struct timespec deadline = DeadlineIn(forever ? 0 : ms);
@@ -402,9 +418,13 @@ inline Sem* Unwrap(const Napi::CallbackInfo& info) { return OpenSem(HolderOf(inf
 // true when /dev/shm/sem.NAME exists but cannot hold a sem_t (a stray file).
 bool TooSmall(const std::string& name) {
 #ifdef __linux__
-  struct stat st;
+  // open+lseek rather than stat, which glibc 2.33 gave a new symbol version.
   std::string path = "/dev/shm/sem." + name.substr(1);
-  return stat(path.c_str(), &st) == 0 && st.st_size < static_cast<off_t>(sizeof(sem_t));
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  off_t size = lseek(fd, 0, SEEK_END);
+  close(fd);
+  return size >= 0 && size < static_cast<off_t>(sizeof(sem_t));
 #else
   (void)name;
   return false;

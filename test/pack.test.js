@@ -2,7 +2,7 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into
 // a fresh project with no compiler, then used from CommonJS, ESM, strict
 // TypeScript and the shell.
-const { execFile } = require('node:child_process');
+const { execFile, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -11,6 +11,7 @@ const { expect } = require('chai');
 const { uniqueName, exists } = require('./helpers');
 
 const execFileP = promisify(execFile);
+const spawnSyncStatus = (file, args) => spawnSync(file, args).status;
 const ROOT = path.join(__dirname, '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PREBUILDS = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
@@ -102,7 +103,7 @@ describe('the packed package, installed in a fresh project', function () {
     }
     expect(files.filter((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).to.have.length.at.least(1);
     const unexpected = files.filter(
-      (f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[^/]+\.(cc|h)|dist\/.+\.(js|d\.ts)|esm\/index\.(mjs|d\.mts)|prebuilds\/[^/]+\/[^/]+\.node)$/.test(f),
+      (f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp|native\/.+\.(cc|h)|dist\/.+\.(js|d\.ts)|esm\/index\.(mjs|d\.mts)|prebuilds\/[^/]+\/[^/]+\.node)$/.test(f),
     );
     expect(unexpected, 'files users do not need').to.deep.equal([]);
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
@@ -125,26 +126,43 @@ describe('the packed package, installed in a fresh project', function () {
     expect(loaded).to.deep.equal([fs.realpathSync(chosen)]);
   });
 
-  it("the README's Platforms section names the newest glibc and libstdc++ symbol versions the prebuild needs", async function () {
-    const prebuild = path.join(PREBUILDS, fs.readdirSync(PREBUILDS).find((f) => f.endsWith('.node')));
-    let dump;
-    try {
-      ({ stdout: dump } = await sh('objdump', ['-T', prebuild]));
-    } catch (err) {
-      if (err.code === 'ENOENT') this.skip(); // no binutils
-      throw err;
+  describe('the prebuild loads wherever this Node.js does', () => {
+    // The newest version of each symbol-version family (GLIBC, GLIBCXX,
+    // CXXABI) a binary needs, from `objdump -T`.
+    async function newestVersions(file) {
+      const { stdout } = await sh('objdump', ['-T', file]);
+      const newest = {};
+      for (const [, family, version] of stdout.matchAll(/\((GLIBC|GLIBCXX|CXXABI)_([0-9.]+)\)/g)) {
+        if (newest[family] === undefined || compareVersions(version, newest[family]) > 0) newest[family] = version;
+      }
+      return newest;
     }
-    const newest = (prefix) =>
-      [...dump.matchAll(new RegExp(`\\(${prefix}_([0-9.]+)\\)`, 'g'))]
-        .map((m) => m[1])
-        .sort((a, b) => {
-          const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-          for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-          return 0;
-        })
-        .pop();
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    expect(readme).to.include(`glibc ≥ ${newest('GLIBC')} and a libstdc++ with GLIBCXX_${newest('GLIBCXX')}`);
+    function compareVersions(a, b) {
+      const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    }
+    let prebuild;
+    let ours;
+    before(async function () {
+      if (spawnSyncStatus('objdump', ['--version']) !== 0) this.skip(); // binutils
+      prebuild = path.join(PREBUILDS, fs.readdirSync(PREBUILDS).find((f) => f.endsWith('.node')));
+      ours = await newestVersions(prebuild);
+    });
+
+    it('needs no newer glibc, libstdc++ or C++ ABI symbol version than the node binary running it', async function () {
+      const node = await newestVersions(fs.realpathSync(process.execPath));
+      if (node.GLIBC === undefined) this.skip(); // a node not linked against glibc
+      for (const family of ['GLIBC', 'GLIBCXX', 'CXXABI']) {
+        if (ours[family] === undefined) continue;
+        expect(compareVersions(ours[family], node[family] ?? '0'), `${family}: prebuild needs ${ours[family]}, node needs ${node[family]}`).to.be.at.most(0);
+      }
+    });
+
+    it("the README's Platforms section names what it needs", function () {
+      const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+      expect(readme).to.include(`glibc ${ours.GLIBC} and libstdc++ GLIBCXX_${ours.GLIBCXX}`);
+    });
   });
 
   it("require('posix-semaphore') returns the class, as in the original README", async function () {
