@@ -52,7 +52,10 @@ echo "asan: compiling TypeScript"
 (cd "$work" && node node_modules/typescript/bin/tsc -p tsconfig.json)
 
 echo "asan: building the addon with -fsanitize=address,undefined"
-sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
+# No vptr check: it reads an object's type through a pipe (to learn whether
+# the memory is readable), which fails in the EMFILE test, where the process
+# has no descriptor left, and reports a valid shared_ptr as "invalid vptr".
+sanitize="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 # Node's own headers when they are installed next to it (as Debian's nodejs
 # does), so that node-gyp needs no download.
 nodedir="$(node -p "require('path').resolve(process.execPath, '..', '..')")"
