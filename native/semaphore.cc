@@ -285,8 +285,13 @@ bool Reached(const struct timespec& now, const struct timespec& deadline) {
 #ifdef HAVE_SEM_TIMEDWAIT
 // sem_clockwait (glibc >= 2.30) measures on CLOCK_MONOTONIC, immune to
 // wall-clock jumps; without it, sem_timedwait measures on the wall clock.
+// POSIX_SEMAPHORE_NO_CLOCKWAIT builds the fallback here too, for its test.
 using ClockWait = int (*)(sem_t*, clockid_t, const struct timespec*);
+#ifdef POSIX_SEMAPHORE_NO_CLOCKWAIT
+const ClockWait clockWait = nullptr;
+#else
 const ClockWait clockWait = reinterpret_cast<ClockWait>(dlsym(RTLD_DEFAULT, "sem_clockwait"));
+#endif
 const clockid_t kWaitClock = clockWait != nullptr ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 #else
 const clockid_t kWaitClock = CLOCK_MONOTONIC;  // the macOS polling below measures on it
@@ -692,6 +697,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   constants.Set("HAVE_TIMEDWAIT", false);
 #endif
+  constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
 #if defined(HAVE_SEM_GETVALUE)
   constants.Set("HAVE_GETVALUE", true);
 #else

@@ -50,6 +50,8 @@ export interface Native {
     CLOSE_ON_EXIT: number;
     RELEASE_ON_EXIT: number;
     HAVE_TIMEDWAIT: boolean;
+    /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
+    MONOTONIC_WAITS: boolean;
     HAVE_GETVALUE: boolean;
   };
 }
