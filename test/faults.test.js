@@ -435,11 +435,12 @@ describe('faults', function () {
       const sem = new Semaphore(uniqueName('sigchld-wait'), { value: 0 });
       try {
         const child = run('fault-signal-during-timedwait.js', [sem.name, 'wait']);
+        await child.line(/^waiting$/);
         await sleep(600); // the grandchild ends after 100 ms
         sem.post();
         const { code, stdout, stderr } = await within(child, 5000);
         expect(code, stderr).to.equal(0);
-        const { outcome, ms } = JSON.parse(stdout);
+        const { outcome, ms } = JSON.parse(stdout.split('\n')[1]);
         expect(outcome).to.equal('acquired');
         expect(ms).to.be.at.least(300);
       } finally {
@@ -453,7 +454,7 @@ describe('faults', function () {
       try {
         const { code, stdout, stderr } = await runToEnd('fault-signal-during-timedwait.js', [sem.name, 'timedWait', '800']);
         expect(code, stderr).to.equal(0);
-        const { outcome, ms } = JSON.parse(stdout);
+        const { outcome, ms } = JSON.parse(stdout.split('\n')[1]);
         expect(outcome).to.equal('ETIMEDOUT');
         expect(ms).to.be.at.least(790);
       } finally {
