@@ -23,7 +23,7 @@ describe('timed waits without sem_clockwait (wall clock, glibc < 2.30)', functio
     const sem = new Semaphore(uniqueName('wall-clock'), { value: 0 });
     try {
       expect(require('../dist/binding').native.constants.MONOTONIC_WAITS, 'this build').to.equal(true);
-      const { code, stdout, stderr } = await runToEnd('wall-clock-waits.js', [copy, sem.name]);
+      const { code, stdout, stderr } = await runToEnd('variant-waits.js', [copy, sem.name]);
       expect(code, stderr).to.equal(0);
       const r = JSON.parse(stdout.trim().split('\n').pop());
       expect(r.monotonic, 'the copy measures on the wall clock').to.equal(false);
