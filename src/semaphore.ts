@@ -16,7 +16,7 @@ const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const ECANCELED = errnoOf('ECANCELED');
 const CLOSED = -1; // what the native layer returns for a closed handle
 /** The syscall behind timed waits, for error messages: sem_clockwait where glibc has it. */
-const TIMED_WAIT = constants.MONOTONIC_WAITS ? 'sem_clockwait' : 'sem_timedwait';
+const TIMED_WAIT = constants.TIMED_WAIT;
 
 let slicesInFlight = 0; // wait slices of this thread's handles on the threadpool
 
