@@ -28,8 +28,12 @@
 #include <set>
 #include <utility>
 
-#if !defined(__APPLE__)
+// macOS has neither. POSIX_SEMAPHORE_NO_TIMEDWAIT and _NO_GETVALUE build its
+// paths on Linux too, for their test (test/macos-path.test.js).
+#if !defined(__APPLE__) && !defined(POSIX_SEMAPHORE_NO_TIMEDWAIT)
 #define HAVE_SEM_TIMEDWAIT 1
+#endif
+#if !defined(__APPLE__) && !defined(POSIX_SEMAPHORE_NO_GETVALUE)
 #define HAVE_SEM_GETVALUE 1
 #endif
 
@@ -49,6 +53,17 @@ __asm__(".symver sem_timedwait,sem_timedwait@GLIBC_2.2.5");
 __asm__(".symver sem_post,sem_post@GLIBC_2.2.5");
 __asm__(".symver sem_getvalue,sem_getvalue@GLIBC_2.2.5");
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+// aarch64's first glibc is 2.17 (the linux-arm64 prebuild, cross-compiled).
+__asm__(".symver sem_open,sem_open@GLIBC_2.17");
+__asm__(".symver sem_close,sem_close@GLIBC_2.17");
+__asm__(".symver sem_unlink,sem_unlink@GLIBC_2.17");
+__asm__(".symver sem_wait,sem_wait@GLIBC_2.17");
+__asm__(".symver sem_trywait,sem_trywait@GLIBC_2.17");
+__asm__(".symver sem_timedwait,sem_timedwait@GLIBC_2.17");
+__asm__(".symver sem_post,sem_post@GLIBC_2.17");
+__asm__(".symver sem_getvalue,sem_getvalue@GLIBC_2.17");
+__asm__(".symver dlsym,dlsym@GLIBC_2.17");
 #endif
 
 namespace {

@@ -3,34 +3,17 @@
 // RHEL 8, where the prebuild loads too): sem_timedwait on the wall clock.
 // The addon is built here with POSIX_SEMAPHORE_NO_CLOCKWAIT, in a copy of
 // the package, and its timed, async and sliced waits are run.
-const { execFile } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { promisify } = require('node:util');
 const { expect } = require('chai');
+const { buildVariant } = require('../scripts/prebuilds');
 const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('./helpers');
-
-const ROOT = path.join(__dirname, '..');
 
 describe('timed waits without sem_clockwait (wall clock, glibc < 2.30)', function () {
   this.timeout(180_000);
   let copy;
 
   before(async function () {
-    copy = fs.mkdtempSync(path.join(os.tmpdir(), 'posix-semaphore-wall-clock-'));
-    for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(ROOT, f), path.join(copy, f));
-    for (const d of ['native', 'dist']) fs.cpSync(path.join(ROOT, d), path.join(copy, d), { recursive: true });
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-    const args = [path.join(ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn'];
-    // Node's own headers when they are installed next to it: no download.
-    const nodedir = path.resolve(process.execPath, '..', '..');
-    if (fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
-    await promisify(execFile)(process.execPath, args, {
-      cwd: copy,
-      env: { ...process.env, CXXFLAGS: '-DPOSIX_SEMAPHORE_NO_CLOCKWAIT' },
-      maxBuffer: 16 << 20,
-    });
+    copy = await buildVariant('wall-clock', ['POSIX_SEMAPHORE_NO_CLOCKWAIT']);
   });
 
   after(() => {
