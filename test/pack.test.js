@@ -31,11 +31,11 @@ async function sh(file, args, options = {}) {
   }
 }
 
-/** Runs a command that is expected to fail: { code, output }. */
+/** Runs a command that may fail: { code, output } (stdout and stderr). */
 async function failing(file, args, options = {}) {
   try {
-    await execFileP(file, args, { maxBuffer: 16 << 20, ...options });
-    return { code: 0, output: '' };
+    const { stdout, stderr } = await execFileP(file, args, { maxBuffer: 16 << 20, ...options });
+    return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     return { code: err.code, output: `${err.stdout}${err.stderr}` };
   }
@@ -150,18 +150,19 @@ describe('the packed package, installed in a fresh project', function () {
   });
 
   describe('packing refuses a missing or stale prebuild', function () {
-    it('prepack fails, saying why, when native/ is newer than the prebuild and nothing can rebuild it', async function () {
+    it("prepack's check fails, saying why, when native/ is newer than the prebuild and nothing can rebuild it", async function () {
       const future = new Date(Date.now() + 3600_000);
       fs.utimesSync(path.join(clone, 'native', 'semaphore.cc'), future, future);
       try {
-        const result = await failing('npm', ['pack', '--dry-run'], { cwd: clone, env: cleanEnv({ PATH: `${bin}:${path.join(clone, 'node_modules', '.bin')}` }) });
-        expect(result.code, result.output).to.not.equal(0);
+        // What prepack runs after dist/ (the before hook shows npm pack runs it), with no compiler on PATH.
+        const build = await failing(process.execPath, ['scripts/prebuilds.js', 'build'], { cwd: clone, env: cleanEnv({ PATH: bin }) });
+        expect(build.code, build.output).to.equal(1);
         const check = await failing(process.execPath, ['scripts/prebuilds.js', 'check'], { cwd: clone });
         expect(check.code).to.equal(1);
-        expect(check.output).to.include(`prebuilds/${HOST} is older than binding.gyp or native/`);
+        expect(check.output).to.include('refusing to pack').and.include(`prebuilds/${HOST} is older than binding.gyp or native/`);
       } finally {
-        const now = new Date(Date.now() - 3600_000);
-        fs.utimesSync(path.join(clone, 'native', 'semaphore.cc'), now, now);
+        const past = new Date(Date.now() - 3600_000);
+        fs.utimesSync(path.join(clone, 'native', 'semaphore.cc'), past, past);
       }
     });
 
@@ -179,10 +180,9 @@ describe('the packed package, installed in a fresh project', function () {
   });
 
   it('@arethetypeswrong/cli finds no problem in the tarball (node10, node16 from CJS and ESM, bundler)', async function () {
-    const result = await failing(process.execPath, [ATTW, tarball, '--format', 'ascii']);
+    const result = await failing(process.execPath, [ATTW, tarball]);
     expect(result.code, result.output).to.equal(0);
-    const { stdout } = await sh(process.execPath, [ATTW, tarball, '--format', 'table-flipped']);
-    expect(stdout).to.include('No problems found');
+    expect(result.output).to.include('No problems found');
   });
 
   it('SemaphoreErrorCode names every code the package throws by name', function () {
