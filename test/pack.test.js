@@ -53,7 +53,8 @@ function node(args, cwd) {
 async function freshClone(dir) {
   const { stdout } = await sh('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT });
   for (const file of stdout.split('\0').filter(Boolean)) {
-    if (!fs.existsSync(path.join(ROOT, file))) continue; // deleted, not yet committed
+    const stat = fs.lstatSync(path.join(ROOT, file), { throwIfNoEntry: false });
+    if (!stat?.isFile()) continue; // deleted and not yet committed, or a link such as node_modules
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
