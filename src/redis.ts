@@ -3,6 +3,6 @@
 // until a RedisSemaphore is made, ioredis and redis-semaphore.
 export { RedisSemaphore } from './redis/semaphore';
 export type { RedisSemaphoreOptions, RedisClient } from './redis/options';
-export type { SharedSemaphore, SharedAcquireOptions } from './lock';
+export type { Shared as SharedSemaphore, SharedAcquireOptions, AwaitOnly } from './lock';
 export { SemaphoreError, AbortError } from './errors';
 export type { SemaphoreErrorCode } from './errors';
