@@ -9,7 +9,7 @@ const { Semaphore, uniqueName, unlinkAll, run, within, lineWithin, cpuLoad, bloc
 
 const ROUNDS = 50;
 const PARALLEL = 3;
-const WAITS = 5; // sync waits per child, each interrupted by its own signal
+const WAITS = 10; // sync waits per child, each interrupted by its own signal
 
 /** Runs `round(i)` ROUNDS times, PARALLEL at a time; resolves with the failures' descriptions. */
 async function rounds(count, round) {
@@ -35,7 +35,7 @@ async function rounds(count, round) {
  */
 async function signalRound(mode, waits, send) {
   const sem = new Semaphore(uniqueName(`sig-${mode}`), { value: 0 });
-  const other = new Semaphore(uniqueName(`sig-${mode}-other`), { value: 1 });
+  const other = new Semaphore(uniqueName(`sig-${mode}-other`), { value: 2 });
   const child = run('signal-main-wait.js', [sem.name, other.name, mode, String(waits)], { detached: mode === 'child' });
   const problems = [];
   try {
