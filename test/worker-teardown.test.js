@@ -31,6 +31,7 @@ describe('workers terminated at random', function () {
       expect(sem.value).to.equal(1);
     } finally {
       sem.close();
+      Semaphore.unlink(sem.name);
     }
   });
 
