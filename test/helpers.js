@@ -186,8 +186,11 @@ async function blockedInFutex(pid, ms = 3000, tid = pid) {
     try {
       state = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
       syscall = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0]);
-    } catch {
-      return false; // gone
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ESRCH') return false; // gone
+      // /proc/PID/syscall unreadable (no ptrace access): a guess instead.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return false;
     }
     seen = state === 'S' && syscall === FUTEX ? seen + 1 : 0;
     if (seen >= 2) return true;
