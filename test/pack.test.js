@@ -153,7 +153,7 @@ describe('the packed package, installed in a fresh project', function () {
   describe('packing refuses a missing or stale prebuild', function () {
     it("prepack's check fails, saying why, when native/ is newer than the prebuild and nothing can rebuild it", async function () {
       const future = new Date(Date.now() + 3600_000);
-      fs.utimesSync(path.join(clone, 'native', 'semaphore.cc'), future, future);
+      fs.utimesSync(path.join(clone, 'native', 'addon.cc'), future, future);
       try {
         // What prepack runs after dist/ (the before hook shows npm pack runs it), with no compiler on PATH.
         const build = await failing(process.execPath, ['scripts/prebuilds.js', 'build'], { cwd: clone, env: cleanEnv({ PATH: bin }) });
@@ -163,7 +163,7 @@ describe('the packed package, installed in a fresh project', function () {
         expect(check.output).to.include('refusing to pack').and.include(`prebuilds/${HOST} is older than binding.gyp or native/`);
       } finally {
         const past = new Date(Date.now() - 3600_000);
-        fs.utimesSync(path.join(clone, 'native', 'semaphore.cc'), past, past);
+        fs.utimesSync(path.join(clone, 'native', 'addon.cc'), past, past);
       }
     });
 
