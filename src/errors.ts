@@ -17,6 +17,9 @@ export type SemaphoreErrorCode =
   | 'ENAMETOOLONG'
   | 'ENOSYS'
   | 'ERR_SEMAPHORE_CLOSED'
+  | 'ERR_SEMAPHORE_LEASE_LOST' // RedisSemaphore: a held unit's lease was lost (the 'lost' event, release())
+  | 'ERR_SEMAPHORE_NOT_HELD' // RedisSemaphore: release() with no unit held
+  | 'ERR_SEMAPHORE_REDIS' // RedisSemaphore: Redis failed or cannot be reached; `cause` is the client's error
   | (string & {});
 
 // First name wins where two share a number (EAGAIN, not EWOULDBLOCK).

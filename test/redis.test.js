@@ -17,6 +17,7 @@ const { startRedis, redisServerPath } = require('../scripts/redis-server');
 
 const ROOT = path.join(__dirname, '..');
 const SKEW = path.join(FIXTURES, 'redis-clock-skew.js');
+const holdersKey = (name) => `{semaphore:${name}}:holders`;
 
 /** Resolves with the first `event` of `emitter`, or rejects after `ms`. */
 function eventWithin(emitter, event, ms) {
@@ -52,7 +53,7 @@ describe('posix-semaphore/redis: the entry', () => {
     expect(entry.RedisSemaphore).to.equal(RedisSemaphore);
   });
 
-  it('installed without ioredis, redis-semaphore or the addon: the entry loads, and the constructor says what to install', async () => {
+  it('installed without ioredis or the addon: the entry loads, and the constructor says what to install', async () => {
     // A project holding only the package's package.json and dist/: no build/,
     // no prebuilds/, no peers.
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'psem-redis-entry-'));
@@ -66,7 +67,7 @@ describe('posix-semaphore/redis: the entry', () => {
     const out = JSON.parse(stdout);
     expect(out.exports).to.include('RedisSemaphore');
     expect(out.error.code).to.equal('MODULE_NOT_FOUND');
-    expect(out.error.message).to.match(/needs the package '(ioredis|redis-semaphore)'.*npm install ioredis redis-semaphore/);
+    expect(out.error.message).to.match(/needs the package 'ioredis'.*npm install ioredis/);
   });
 
   it('checks its arguments before touching Redis', () => {
@@ -180,7 +181,7 @@ describe('RedisSemaphore on a real redis-server', function () {
   it('release() gives back the oldest unit the instance holds; with none held it rejects ERR_SEMAPHORE_NOT_HELD', async () => {
     const name = uniqueRedisName('fifo-release');
     const sem = open(name, { value: 3 });
-    const members = () => admin.zrange(`semaphore:${name}`, 0, -1);
+    const members = () => admin.zrange(holdersKey(name), 0, -1);
     await sem.acquire();
     const [first] = await members();
     await sem.acquire();
@@ -240,13 +241,14 @@ describe('RedisSemaphore on a real redis-server', function () {
     const sem = open(name, { leaseMs: 300, onLostLease: (err) => (called = err) });
     await sem.acquire();
     const lost = eventWithin(sem, 'lost', 3000);
-    await admin.del(`semaphore:${name}`);
+    await admin.del(holdersKey(name));
     const err = await lost;
     expect(err).to.be.instanceOf(SemaphoreError);
     expect(err.code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
     expect(err.semaphore).to.equal(name);
     expect(called).to.equal(err);
-    await sem.release(); // the lost unit: nothing to give back, no error
+    // release() of the lost unit says so too, once; the unit counts as given back.
+    expect(await failure(() => sem.release())).to.equal(err);
     expect(await failure(() => sem.release())).to.include({ code: 'ERR_SEMAPHORE_NOT_HELD' });
   });
 
@@ -263,8 +265,11 @@ describe('RedisSemaphore on a real redis-server', function () {
       expect(err.cause).to.be.instanceOf(Error);
       expect(err.cause.message).to.match(/Connection is closed/);
       expect(Date.now() - start).to.be.within(200, 3000);
-      // And an acquire on the broken connection rejects with the Redis error.
-      await sem.release();
+      expect(await failure(() => sem.release())).to.equal(err);
+      // And an acquire or tryAcquire on the broken connection rejects with the Redis error.
+      const tried = await failure(() => sem.tryAcquire());
+      expect(tried).to.include({ code: 'ERR_SEMAPHORE_REDIS' });
+      expect(tried.cause.message).to.match(/Connection is closed/);
       const failed = await failure(sem.acquire({ timeout: 2000 }));
       expect(failed).to.be.instanceOf(SemaphoreError);
       expect(failed.code).to.equal('ERR_SEMAPHORE_REDIS');
@@ -278,7 +283,7 @@ describe('RedisSemaphore on a real redis-server', function () {
     const name = uniqueRedisName('lost-unheard');
     const holder = spawnChild('redis-hold.js', [url, name, '300']);
     await holder.line(/^held$/);
-    await admin.del(`semaphore:${name}`);
+    await admin.del(holdersKey(name));
     const { code, stderr } = await holder.done;
     expect(code).to.equal(1);
     expect(stderr).to.match(/ERR_SEMAPHORE_LEASE_LOST/);
@@ -289,8 +294,76 @@ describe('RedisSemaphore on a real redis-server', function () {
     const sem = open(name, { leaseMs: 300 });
     await sem.acquire();
     const error = eventWithin(sem, 'error', 3000);
-    await admin.del(`semaphore:${name}`);
+    await admin.del(holdersKey(name));
     expect((await error).code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
+  });
+
+  it('every grant carries a fencing token that grows across instances: token, withLock(fn(token))', async () => {
+    const name = uniqueRedisName('token');
+    const a = open(name, { value: 2 });
+    const b = open(name, { value: 2 });
+    expect(a.token).to.equal(undefined);
+    await a.acquire();
+    const first = a.token;
+    expect(first).to.be.a('number');
+    expect(await b.tryAcquire()).to.equal(true);
+    expect(b.token).to.be.above(first);
+    await a.acquire({ timeout: 0 }).catch(() => undefined); // full: takes nothing, changes nothing
+    expect(a.token).to.equal(first);
+    await a.release();
+    expect(a.token).to.equal(undefined);
+    const seen = await b.withLock((token) => token); // b holds two now, this one newest
+    expect(seen).to.be.above(b.token);
+    expect(b.token).to.be.above(first);
+    await b.release();
+    // A new instance, after every unit was given back: still larger.
+    const c = open(name);
+    await c.withLock((token) => expect(token).to.be.above(seen));
+  });
+
+  it('tryAcquire() with Redis unreachable rejects ERR_SEMAPHORE_REDIS with the client\'s error as cause (not false: it is not busy)', async () => {
+    const client = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    client.on('error', () => undefined);
+    const sem = new RedisSemaphore(uniqueRedisName('unreachable-try'), { client });
+    try {
+      const err = await failure(() => sem.tryAcquire());
+      expect(err).to.be.instanceOf(SemaphoreError);
+      expect(err.code).to.equal('ERR_SEMAPHORE_REDIS');
+      expect(err.cause).to.be.instanceOf(Error);
+      expect(err.message).to.include(err.cause.message);
+      const acquired = await failure(() => sem.acquire({ timeout: 1000 }));
+      expect(acquired).to.include({ code: 'ERR_SEMAPHORE_REDIS' });
+      expect(acquired.cause).to.be.instanceOf(Error);
+    } finally {
+      await sem.close();
+      client.disconnect();
+    }
+  });
+
+  it('a name still in use through the key of posix-semaphore 1.0 (semaphore:NAME) is refused loudly, not shared unawares', async () => {
+    const name = uniqueRedisName('legacy');
+    await admin.zadd(`semaphore:${name}`, Date.now(), 'an-old-holder');
+    const sem = open(name);
+    const err = await failure(() => sem.tryAcquire());
+    expect(err).to.include({ code: 'ERR_SEMAPHORE_REDIS' });
+    expect(err.message).to.match(/posix-semaphore 1\.0/);
+    await admin.del(`semaphore:${name}`);
+    expect(await sem.tryAcquire()).to.equal(true);
+  });
+
+  it('an ioredis keyPrefix prefixes every key', async () => {
+    const name = uniqueRedisName('prefix');
+    const client = new Redis(url, { keyPrefix: 'app:' });
+    const sem = new RedisSemaphore(name, { client });
+    try {
+      await sem.acquire();
+      expect(await admin.zcard(`app:${holdersKey(name)}`)).to.equal(1);
+      expect(await admin.get(`app:{semaphore:${name}}:token`)).to.equal('1');
+      await sem.release();
+    } finally {
+      await sem.close();
+      client.disconnect();
+    }
   });
 });
 
@@ -477,6 +550,26 @@ describe("RedisSemaphore: leases on the server's clock, never a silent double gr
         if (e.ev === 'error') expect.fail(`worker error: ${e.code} ${e.message}`);
       }
     }
+  });
+
+  it("a holder inside while Redis is stopped hears 'lost' when its lease may have run out, before anyone else enters; release() then rejects", async () => {
+    const name = uniqueRedisName('stall-holder');
+    const a = worker(name, { leaseMs: 1000 });
+    const b = worker(name, { leaseMs: 1000 });
+    await Promise.all([a.next('ready'), b.next('ready')]);
+    a.send('hold 3500');
+    await a.next('enter');
+    b.send('hold 100');
+    await sleep(100);
+    process.kill(redis.pid, 'SIGSTOP');
+    const lost = await a.next('lost', 5000);
+    await sleep(2000 - 100);
+    process.kill(redis.pid, 'SIGCONT');
+    expect(lost.code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
+    expect((await b.next('enter')).t).to.be.above(lost.t);
+    expect((await a.next('release-failed')).code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
+    await b.next('released');
+    expect(holders([a, b]).most).to.equal(1);
   });
 
   describe('a client whose clock is 5 s off', () => {
