@@ -33,8 +33,8 @@ export interface LeaseOwner {
 const now = (): number => performance.now();
 const noop = (): void => undefined;
 
-// A grant whose answer took this many refreshes' time is renewed before it is
-// handed out; a Redis that slow three times running is treated as busy.
+// A grant answered too late is renewed before it is handed out; a Redis
+// that slow this many times running is treated as busy.
 const FRESHEN_TRIES = 3;
 
 export class Lease {
@@ -80,11 +80,14 @@ export class Lease {
     }
   }
 
-  // Granted, but the answer came so late that a refresh is due already (a
-  // stalled Redis ran the request long after it was sent): renew it before
-  // handing it out, so that a holder starts with a lease it can trust.
+  // Granted, but the answer came so late (a stalled Redis ran the request
+  // long after it was sent) that this side can vouch for little of the
+  // lease: renew it before handing it out, so that a holder starts with a
+  // lease it can trust rather than one reported lost at once.
   private async freshen(): Promise<boolean> {
-    for (let tries = 0; now() - this.confirmedAt >= this.owner.refreshMs; tries++) {
+    const { leaseMs, refreshMs } = this.owner;
+    const stale = Math.max(refreshMs, Math.floor(leaseMs / 2));
+    for (let tries = 0; now() - this.confirmedAt >= stale; tries++) {
       if (tries === FRESHEN_TRIES) {
         this.giveBackQuietly();
         return false;
