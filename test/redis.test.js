@@ -298,6 +298,26 @@ describe('RedisSemaphore on a real redis-server', function () {
     expect((await error).code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
   });
 
+  it('withLock(): a lease found lost at release rejects ERR_SEMAPHORE_LEASE_LOST though fn succeeded; if fn threw, fn\'s error wins and the loss goes to \'lost\'', async () => {
+    const name = uniqueRedisName('withlock-lost');
+    const sem = open(name);
+    const events = [];
+    sem.on('lost', (err) => events.push(err));
+    const lost = await failure(sem.withLock(() => admin.del(holdersKey(name))));
+    expect(lost).to.include({ code: 'ERR_SEMAPHORE_LEASE_LOST', syscall: 'release' });
+    const boom = new Error('boom');
+    const thrown = await failure(
+      sem.withLock(async () => {
+        await admin.del(holdersKey(name));
+        throw boom;
+      }),
+    );
+    expect(thrown).to.equal(boom);
+    await sleep(10); // 'lost' is emitted on a tick of its own
+    expect(events.map((e) => e.code)).to.deep.equal(['ERR_SEMAPHORE_LEASE_LOST']);
+    expect(await sem.tryAcquire(), 'nothing left taken').to.equal(true);
+  });
+
   it('every grant carries a fencing token that grows across instances: token, withLock(fn(token))', async () => {
     const name = uniqueRedisName('token');
     const a = open(name, { value: 2 });
