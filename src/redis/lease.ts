@@ -106,11 +106,6 @@ export class Lease {
     this.schedule();
   }
 
-  /** true once the lease is known or presumed lost. */
-  get lost(): boolean {
-    return this.state === 'lost';
-  }
-
   /**
    * Gives the unit back. Rejects with ERR_SEMAPHORE_LEASE_LOST when the
    * lease was lost (reported before, or found gone now), and with the
@@ -128,11 +123,6 @@ export class Lease {
     if (Number(given) !== 1) {
       throw this.lostAt('release', 'Redis no longer had it when it was released (it had run out, or was removed)');
     }
-  }
-
-  /** The error release() rejects with, once the lease is lost. */
-  get error(): SemaphoreError | undefined {
-    return this.lostError;
   }
 
   private schedule(): void {
