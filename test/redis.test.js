@@ -360,6 +360,23 @@ describe('RedisSemaphore on a real redis-server', function () {
     }
   });
 
+  it('acquire({ timeout }) while Redis cannot be reached rejects ERR_SEMAPHORE_REDIS with the connection error as cause, not ETIMEDOUT (busy)', async () => {
+    const sem = new RedisSemaphore(uniqueRedisName('unreachable-timeout'), { url: 'redis://127.0.0.1:1' });
+    try {
+      const start = Date.now();
+      const err = await failure(() => sem.acquire({ timeout: 500 }));
+      expect(Date.now() - start).to.be.below(3000);
+      expect(err).to.be.instanceOf(SemaphoreError);
+      expect(err.code).to.equal('ERR_SEMAPHORE_REDIS');
+      expect(err.cause).to.be.instanceOf(Error);
+      expect(err.cause.code).to.equal('ECONNREFUSED');
+    } finally {
+      const start = Date.now();
+      await sem.close();
+      expect(Date.now() - start, 'close() does not wait for ioredis to give up').to.be.below(1000);
+    }
+  });
+
   it('a name still in use through the key of posix-semaphore 1.0 (semaphore:NAME) is refused loudly, not shared unawares', async () => {
     const name = uniqueRedisName('legacy');
     await admin.zadd(`semaphore:${name}`, Date.now(), 'an-old-holder');

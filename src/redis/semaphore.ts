@@ -78,6 +78,10 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   private pause: AbortController | undefined; // ends the loop's wait between two tries
   private readonly inflight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  // The last failure of Redis seen (a command's, or the owned client's
+  // 'error' event), cleared by the next answer: the cause of a timeout
+  // spent waiting for an unreachable Redis.
+  private redisFailure: unknown;
 
   /**
    * @param name the semaphore's name, a non-empty string; the same name on the same Redis is the same semaphore.
@@ -101,6 +105,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
       // Failures reach the caller through the commands; without a listener
       // ioredis would print every reconnection error.
       client.on('error', (err: Error) => {
+        this.redisFailure = err;
         if (this.debug) debugLog(this.name, `redis: ${err.message}`);
       });
       this.client = client;
@@ -240,6 +245,14 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     const held = this.held.splice(0);
     if (this.debug) debugLog(this.name, `close, giving back ${held.length} unit(s)`);
     this.closing = (async () => {
+      if (this.ownsClient && (this.client as { status?: unknown }).status !== 'ready') {
+        // Unreachable: give-backs would wait in ioredis's queue as long as it
+        // retries, and a disconnect() while it waits to reconnect leaves that
+        // queue pending for ever (ioredis 5.x). Drop the connection and wait
+        // for nothing; the leases held run out by themselves.
+        disconnect(this.client);
+        return;
+      }
       await Promise.allSettled(held.map((lease) => this.giveBack(lease)));
       // Acquires still in flight give back what they get.
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
@@ -285,6 +298,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     return this.track(
       Lease.take(this.owner).then(
         async (lease) => {
+          this.redisFailure = undefined;
           if (this.debug) debugLog(this.name, `${operation}: ${lease ? `took a unit, token ${lease.token}` : 'none free'}`);
           if (lease === undefined) return undefined;
           if (this.closed) {
@@ -294,6 +308,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
           return lease;
         },
         (err: unknown) => {
+          this.redisFailure = err;
           throw redisError(err, operation, this.name);
         },
       ),
@@ -318,7 +333,9 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
       let lease: Lease | undefined;
       try {
         lease = await Lease.take(this.owner);
+        this.redisFailure = undefined;
       } catch (err) {
+        this.redisFailure = err;
         if (this.debug) debugLog(this.name, `acquire: ${(err as Error)?.message}`);
         this.waiters.failOldest(redisError(err, 'acquire', this.name));
         continue;
@@ -400,7 +417,14 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     });
   }
 
+  // ETIMEDOUT means "busy": while Redis cannot be reached, say that instead.
   private timedOut(): SemaphoreError {
+    const status = (this.client as { status?: unknown }).status;
+    const down = status === 'reconnecting' || status === 'close' || status === 'end';
+    if (typeof status === 'string' && status !== 'ready' && (down || this.redisFailure !== undefined)) {
+      const cause = this.redisFailure ?? new Error(`the Redis connection is '${status}'`);
+      return redisError(cause, 'acquire', this.name);
+    }
     return SemaphoreError.fromErrno(ETIMEDOUT, 'acquire', this.name);
   }
 
@@ -421,6 +445,10 @@ export interface RedisSemaphore {
   on(event: 'error', listener: (error: Error) => void): this;
   once(event: 'lost', listener: (error: SemaphoreError) => void): this;
   once(event: 'error', listener: (error: Error) => void): this;
+}
+
+function disconnect(client: RedisClient): void {
+  (client as unknown as { disconnect(): void }).disconnect();
 }
 
 async function quit(client: RedisClient): Promise<void> {
