@@ -82,6 +82,8 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   // 'error' event), cleared by the next answer: the cause of a timeout
   // spent waiting for an unreachable Redis.
   private redisFailure: unknown;
+  // Errors already reported through 'lost'/'error', so that none is reported twice.
+  private readonly reported = new WeakSet<object>();
 
   /**
    * @param name the semaphore's name, a non-empty string; the same name on the same Redis is the same semaphore.
@@ -265,9 +267,6 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   [asyncDisposeSymbol](): Promise<void> {
     return this.close();
   }
-
-  // Errors already reported through 'lost'/'error', so that none is reported twice.
-  private readonly reported = new WeakSet<object>();
 
   // acquire(), resolving to the lease it took.
   private take(options: SharedAcquireOptions | undefined): Promise<Lease> {
