@@ -23,11 +23,11 @@ export type SemaphoreErrorCode =
   | 'ERR_SEMAPHORE_CLOSED'
   /** An existing semaphore owned by a user this process does not trust (`owner` says who). */
   | 'ERR_SEMAPHORE_UNTRUSTED'
-  /** posix-semaphore/redis: a Redis command failed (`cause` has the client's error). */
+  /** posix-semaphore/redis: Redis failed or cannot be reached (`cause` has the client's error). */
   | 'ERR_SEMAPHORE_REDIS'
   /** posix-semaphore/redis: release() by an instance that holds no unit. */
   | 'ERR_SEMAPHORE_NOT_HELD'
-  /** posix-semaphore/redis: a held unit's lease expired before it was refreshed. */
+  /** posix-semaphore/redis: a held unit's lease was lost (the 'lost' event, release()). */
   | 'ERR_SEMAPHORE_LEASE_LOST'
   | (string & {});
 
