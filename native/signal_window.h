@@ -36,6 +36,9 @@ class SignalWindow {
   // A signal of the mask arrived: an EINTR now is the program's.
   bool Caught() const;
 
+  // Some signal's handler was swapped: a signal may end this wait.
+  bool Listening() const { return changed_ != 0; }
+
   // Gives libuv its handlers back, raises the caught signals again for it,
   // and returns them (bit n: signal n). Idempotent.
   uint32_t Close();

@@ -16,6 +16,7 @@ namespace {
 // being stopped: Node-API then refuses any call into JS, even of a no-op.
 // The main thread waits in one piece: nothing stops it while it blocks.
 constexpr double kSyncSliceMs = 50;
+constexpr double kListeningPieceMs = 3600 * 1000;  // an hour: only its timing out costs anything
 
 bool Stopping(napi_env env, const Instance& instance) {
   napi_handle_scope scope;
@@ -45,6 +46,17 @@ int SyncWait(napi_env env, const Instance& instance, sem_t* sem, double ms, cons
   if (ms >= 0) return TimedWait(sem, ms, &window);
   // A signal caught since the handlers were swapped interrupted no futex wait.
   if (window.Caught()) return EINTR;
+  if (window.Listening()) {
+    // The kernel restarts an untimed futex wait after a handler with
+    // SA_RESTART (libuv's SIGCHLD, when a Ctrl-C also ends a child process),
+    // and a listened signal handled on the same way back to user space would
+    // go unnoticed. A timed futex wait is never restarted: wait in long
+    // timed pieces.
+    for (;;) {
+      int err = WaitUntil(sem, DeadlineIn(kListeningPieceMs), &window);
+      if (err != ETIMEDOUT) return err;
+    }
+  }
   while (sem_wait(sem) != 0) {
     int err = errno;
     if (err != EINTR || window.Caught()) return err;

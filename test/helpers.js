@@ -174,27 +174,42 @@ const FUTEX = { x64: 202, arm64: 98, ia32: 240, arm: 240, riscv64: 98, ppc64: 22
 /**
  * Resolves true once thread `tid` of process `pid` (the main thread by
  * default) sleeps in a futex wait (where sem_wait blocks), seen twice in a
- * row; false after `ms` without it. For sending a signal only once a sync
- * wait really blocks, rather than after a guessed sleep.
+ * row; false after `ms` without it. With `name`, only a futex wait on an
+ * address inside that semaphore's mapping counts. For sending a signal only
+ * once a sync wait really blocks, rather than after a guessed sleep.
  */
-async function blockedInFutex(pid, ms = 3000, tid = pid) {
+async function blockedInFutex(pid, ms = 3000, tid = pid, name = undefined) {
   const end = Date.now() + ms;
   let seen = 0;
   while (Date.now() < end) {
     let state;
-    let syscall;
+    let call;
     try {
       state = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
-      syscall = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0]);
+      call = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ');
     } catch (err) {
       if (err.code === 'ENOENT' || err.code === 'ESRCH') return false; // gone
       // /proc/PID/syscall unreadable (no ptrace access): a guess instead.
       await new Promise((resolve) => setTimeout(resolve, 100));
       return false;
     }
-    seen = state === 'S' && syscall === FUTEX ? seen + 1 : 0;
+    const inFutex = state === 'S' && Number(call[0]) === FUTEX && (name === undefined || onSemaphore(pid, name, BigInt(call[1])));
+    seen = inFutex ? seen + 1 : 0;
     if (seen >= 2) return true;
     await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return false;
+}
+
+// Whether `address` lies in a mapping of the semaphore `name` in process
+// `pid`: a futex wait there is a wait on that semaphore, not some lock of
+// the runtime (V8 and libuv wait on futexes too).
+function onSemaphore(pid, name, address) {
+  const file = `/dev/shm/sem.${name.replace(/^\//, '')}`;
+  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    if (!line.includes(file)) continue;
+    const [from, to] = line.split(' ')[0].split('-').map((hex) => BigInt(`0x${hex}`));
+    if (address >= from && address < to) return true;
   }
   return false;
 }

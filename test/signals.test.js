@@ -44,7 +44,8 @@ async function signalRound(mode, waits, send) {
         problems.push(`wait ${i} never began`);
         break;
       }
-      const blocked = await blockedInFutex(child.pid);
+      // In sem_wait on NAME: the signal window is open (a signal sent before it opens goes to libuv, see README).
+      const blocked = await blockedInFutex(child.pid, 3000, child.pid, sem.name);
       send(child);
       let ended = await lineWithin(child, new RegExp(`^wait ${i}: `), 5000);
       if (!ended) {
