@@ -129,7 +129,7 @@ void Sem::SetWanted(bool wanted) {
   int expected = wanted ? kSliceUnwanted : kSliceWanted;
   if (slice.compare_exchange_strong(expected, wanted ? kSliceWanted : kSliceUnwanted)) return;
   expected = kSliceHolding;
-  if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) sem_post(sem_);
+  if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) Post();
 }
 
 long Sem::ReleaseHeld() {
@@ -140,7 +140,7 @@ long Sem::ReleaseHeld() {
   long now = held.load();
   while (now > 0) {
     if (!held.compare_exchange_weak(now, now - 1)) continue;
-    if (sem_post(sem_) != 0) {
+    if (Post() != 0) {
       held.fetch_add(1);
       break;
     }
