@@ -105,6 +105,7 @@ describe('robust ownership (robust: true)', function () {
             owner.kill('SIGKILL');
             await msUntilLine(waiting, /^acquired$/, 5000);
             const ms = performance.now() - start;
+            console.log(`        SIGKILL → ${call} holding the unit: ${ms.toFixed(0)} ms`);
             expect(ms, 'ms from the kill to the waiter holding the unit').to.be.below(1000);
             const { code, stderr } = await waiting.done;
             expect(code, stderr).to.equal(0);
@@ -131,6 +132,42 @@ describe('robust ownership (robust: true)', function () {
 
         await valueSeenByNewProcess(sem.name); // a robust open recovers: the plain waiter takes the unit
         await msUntilLine(waiting, /^acquired$/, 5000);
+        expect((await waiting.done).code).to.equal(0);
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+  });
+
+  describe('sliced robust waits keep their contract', () => {
+    it('a robust timedWait(300) on a taken semaphore throws ETIMEDOUT after 300 ms, not a slice later', async () => {
+      const sem = new Semaphore(uniqueName('timed'), { value: 0, robust: true });
+      try {
+        const start = performance.now();
+        const err = await failure(() => sem.timedWait(300));
+        const ms = performance.now() - start;
+        expect(err).to.include({ code: 'ETIMEDOUT' });
+        expect(ms).to.be.at.least(295);
+        expect(ms).to.be.below(600);
+        expect(sem.value).to.equal(0);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('a robust acquire({ timeout: 250 }) rejects ETIMEDOUT and holds nothing; a post then wakes a robust wait() at once', async () => {
+      const sem = new Semaphore(uniqueName('timed-async'), { value: 0, robust: true });
+      try {
+        const err = await failure(sem.acquire({ timeout: 250 }));
+        expect(err).to.include({ code: 'ETIMEDOUT' });
+        expect(native.holders(sem['handle'])).to.deep.equal([]);
+        const waiting = track(holder(sem.name, 'wait-sync'));
+        await waiting.line(/^waiting$/);
+        await sleep(200);
+        sem.post();
+        const ms = await msUntilLine(waiting, /^acquired$/, 5000);
+        expect(ms, 'ms from the post to the robust waiter holding').to.be.below(500);
         expect((await waiting.done).code).to.equal(0);
         expect(sem.value).to.equal(1);
       } finally {
@@ -177,6 +214,21 @@ describe('robust ownership (robust: true)', function () {
         expect(native.recover(robust['handle'])).to.equal(0);
       } finally {
         robust.close();
+        sem.close();
+      }
+    });
+
+    it('robust + releaseOnExit, SIGTERM: the unit comes back once (posted at exit and unrecorded, nothing left to recover)', async () => {
+      const sem = new Semaphore(uniqueName('release-on-exit'), { value: 1 });
+      try {
+        const owner = track(holder(sem.name, 'hold-sync', { releaseOnExit: true }));
+        await owner.line(/^holding$/);
+        owner.kill('SIGTERM');
+        expect((await owner.done).signal).to.equal('SIGTERM');
+        expect(sem.value).to.equal(1);
+        expect(unitsOf(sem.name, owner.pid)).to.equal(0);
+        expect(await valueSeenByNewProcess(sem.name)).to.equal(1);
+      } finally {
         sem.close();
       }
     });
@@ -302,6 +354,75 @@ describe('robust ownership (robust: true)', function () {
         } finally {
           sem.close();
         }
+      });
+
+      it('a semaphore removed by C (sem_unlink, ledger left behind) and created again: the old ledger never posts to the new one', async () => {
+        const name = uniqueName('recreated');
+        const old = new Semaphore(name, { value: 1 });
+        try {
+          const owner = track(holder(name, 'hold-sync'));
+          await owner.line(/^holding$/);
+          await killed(owner);
+        } finally {
+          old.close();
+        }
+        c(name, 'unlink'); // not through the package: the ledger stays, recording 1 unit of the old semaphore
+        expect(ledgerExists(name)).to.equal(true);
+        c(name, 'create', '1');
+        const sem = new Semaphore(name, { create: false, robust: true });
+        try {
+          expect(sem.value).to.equal(1);
+          expect(native.recover(sem['handle'])).to.equal(0);
+          expect(await valueSeenByNewProcess(name)).to.equal(1);
+        } finally {
+          sem.close();
+        }
+      });
+
+      it('a ledger whose 128 slots are all held by live processes gives SemaphoreError ENOSPC', async () => {
+        const source = path.join(dir, 'lock-slots.c');
+        const locker = path.join(dir, 'lock-slots');
+        // Holds an OFD lock on every slot's byte (64 + 16 i) of the ledger, as 128 live robust processes would.
+        fs.writeFileSync(
+          source,
+          `#define _GNU_SOURCE
+          #include <fcntl.h>
+          #include <stdio.h>
+          #include <string.h>
+          #include <unistd.h>
+          int main(int argc, char **argv) {
+            int fd = open(argv[1], O_RDWR);
+            if (fd < 0) { perror("open"); return 1; }
+            for (int i = 0; i < 128; i++) {
+              struct flock l; memset(&l, 0, sizeof l);
+              l.l_type = F_WRLCK; l.l_whence = SEEK_SET; l.l_start = 64 + 16 * i; l.l_len = 1;
+              if (fcntl(fd, F_OFD_SETLK, &l) != 0) { perror("fcntl"); return 1; }
+            }
+            printf("locked\\n"); fflush(stdout);
+            pause();
+            return 0;
+          }
+`,
+        );
+        execFileSync('cc', ['-O2', '-Wall', '-o', locker, source]);
+        const sem = new Semaphore(uniqueName('full'), { value: 1, robust: true });
+        sem.close(); // no slot of ours: the ledger exists, sized
+        const child = spawn(locker, [ledgerPath(sem.name)]);
+        try {
+          await new Promise((resolve, reject) => {
+            child.stdout.once('data', resolve);
+            child.once('exit', (code) => reject(new Error(`lock-slots exited ${code}`)));
+          });
+          const err = await failure(() => new Semaphore(sem.name, { create: false, robust: true }));
+          expect(err).to.be.instanceOf(Semaphore.SemaphoreError);
+          expect(err).to.include({ code: 'ENOSPC', syscall: 'open' });
+          new Semaphore(sem.name, { create: false }).close(); // plain handles are not affected
+        } finally {
+          child.kill('SIGKILL');
+          await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('close', resolve)));
+        }
+        const again = new Semaphore(sem.name, { create: false, robust: true }); // slots free again
+        again.close();
       });
 
       it('a C process blocked in sem_wait gets the unit a robust open recovers', async () => {
