@@ -574,6 +574,25 @@ describe('robust ownership (robust: true)', function () {
       }
     });
 
+    it("another user's robust open of a shared semaphore (no ledger yet) never locks the semaphore's owner out of robust mode", async function () {
+      if (process.getuid() !== 0) this.skip(); // plays two users: root and nobody (65534)
+      const plain = new Semaphore(uniqueName('shared-owner'), { value: 1, mode: 0o666 });
+      plain.close();
+      fs.chownSync(`/dev/shm/sem.${plain.name.slice(1)}`, 65534, 65534); // the semaphore of user 65534, open to all
+      let mine;
+      try {
+        new Semaphore(plain.name, { create: false, robust: true, trustedUsers: [65534] }).close();
+      } catch (err) {
+        mine = err; // refused: acceptable, as long as it leaves nothing in the owner's way
+      }
+      const code = `process.setgid(65534); process.setuid(65534);
+        const S = require(${JSON.stringify(path.join(__dirname, '..'))});
+        try { new S(${JSON.stringify(plain.name)}, { create: false, robust: true }).close(); console.log('owner: ok'); }
+        catch (err) { console.log('owner: ' + err.code + ' ' + err.message); }`;
+      const { stdout, stderr } = await run('/dev/null', [], { nodeArgs: ['-e', code] }).done;
+      expect(stdout.trim(), `${stderr}; root's own open: ${mine ? `${mine.code}` : 'ok'}; ledger ${ledgerExists(plain.name) ? `left, owned by ${fs.statSync(ledgerPath(plain.name)).uid}` : 'absent'}`).to.equal('owner: ok');
+    });
+
     it('names: 250 bytes work with robust: true (the ledger is psem. + 250 = 255 bytes); 251 bytes give ERR_INVALID_ARG_VALUE before any syscall', () => {
       const longest = uniqueNameOfLength(250);
       const sem = new Semaphore(longest, { robust: true });
