@@ -184,6 +184,18 @@ describe('robust ownership under a SIGKILL storm', function () {
     expect(result.holdersAfter, line).to.deep.equal([]);
   });
 
+  it('the log check itself: a killed holder counts as inside until its kill line, lines after it are ignored, a third holder is a violation', () => {
+    const log = ['start 1', 'start 2', 'start 3', 'enter 1', 'enter 2', 'kill 1', 'enter 1', 'enter 3', 'exit 3', 'enter 3', 'exit 2', 'start 1', 'enter 1', ''].join('\n');
+    const ok = replay(log, 2);
+    expect(ok).to.include({ maxInside: 2, killsInside: 1, linesAfterKill: 1, enters: 5 });
+    expect(ok.violations).to.deep.equal([]);
+    const bad = replay(['enter 1', 'enter 2', 'enter 3', 'exit 1'].join('\n'), 2); // as if the semaphore granted a third unit
+    expect(bad.maxInside).to.equal(3);
+    expect(bad.violations).to.have.length(1);
+    const killedLate = replay(['enter 1', 'enter 2', 'enter 3', 'kill 1'].join('\n'), 2); // a recoverer before the holder's death was known
+    expect(killedLate.violations).to.have.length(1);
+  });
+
   it('the same storm without robust leaks units (the problem is real) and still never over-grants', async () => {
     const result = await storm({ robust: false, kills: 60, maxMs: 20000 });
     const line = summary(result);
