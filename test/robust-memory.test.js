@@ -46,6 +46,7 @@ function report(result) {
 
 function expectFlat(result, { rss, heap = 1 * MB }) {
   const line = report(result);
+  console.log(`      ${line}`);
   for (const s of result.samples) {
     expect(s.maps, `${line}: /dev/shm mappings at ${s.at}`).to.equal(result.samples[0].maps);
     expect(s.fds, `${line}: file descriptors at ${s.at}`).to.equal(result.samples[0].fds);
