@@ -468,6 +468,73 @@ describe('robust ownership (robust: true)', function () {
     }
   });
 
+  describe('worker threads waiting robustly', () => {
+    /** A process whose worker thread opens `name` robustly and runs `body` (sem in scope); the main thread relays its messages. */
+    const workerProcess = (name, body) =>
+      run('/dev/null', [], {
+        nodeArgs: [
+          '-e',
+          `const { Worker } = require('node:worker_threads');
+           const worker = new Worker(\`
+             const { parentPort } = require('node:worker_threads');
+             const S = require(${JSON.stringify(path.join(__dirname, '..'))});
+             const sem = new S(${JSON.stringify(name)}, { create: false, robust: true });
+             const say = (m) => parentPort.postMessage(m);
+             (async () => { ${body} })();
+           \`, { eval: true });
+           worker.on('message', (m) => console.log(m));
+           worker.on('error', (e) => { console.error(e); process.exitCode = 1; });
+           process.stdin.on('data', async () => { const start = Date.now(); await worker.terminate(); console.log('terminated in ' + (Date.now() - start) + ' ms'); process.exit(); });`,
+        ],
+      });
+
+    for (const [call, body] of [
+      ['sync wait()', "say('waiting'); sem.wait(); say('acquired'); sem.post();"],
+      ['await acquire()', "say('waiting'); await sem.acquire(); say('acquired'); sem.release();"],
+    ]) {
+      it(`a worker thread waiting in a robust ${call} gets the unit of a holder SIGKILLed in another process`, async () => {
+        const sem = new Semaphore(uniqueName('worker-waiter'), { value: 1 });
+        try {
+          const owner = track(holder(sem.name, 'hold-sync'));
+          await owner.line(/^holding$/);
+          const host = track(workerProcess(sem.name, body));
+          await host.line(/^waiting$/);
+          await sleep(200);
+          const start = performance.now();
+          owner.kill('SIGKILL');
+          await msUntilLine(host, /^acquired$/, 5000);
+          expect(performance.now() - start, 'ms from the kill to the worker holding').to.be.below(1000);
+          host.stdin.write('stop\n');
+          const { code, stdout, stderr } = await host.done;
+          expect(code, stderr).to.equal(0);
+          expect(Number(/terminated in (\d+) ms/.exec(stdout)[1])).to.be.below(1000);
+          expect(sem.value).to.equal(1);
+        } finally {
+          sem.close();
+        }
+      });
+    }
+
+    it('terminate() of a worker blocked in a robust sync wait() completes within a slice; it took nothing', async () => {
+      const sem = new Semaphore(uniqueName('worker-terminate'), { value: 0 });
+      try {
+        const host = track(workerProcess(sem.name, "say('waiting'); sem.wait(); say('acquired');"));
+        await host.line(/^waiting$/);
+        await sleep(150);
+        host.stdin.write('stop\n');
+        const { code, stdout, stderr } = await host.done;
+        expect(code, stderr).to.equal(0);
+        expect(stdout).to.not.match(/^acquired$/m);
+        expect(Number(/terminated in (\d+) ms/.exec(stdout)[1]), 'terminate() took (ms)').to.be.below(1000);
+        sem.post();
+        expect(sem.value).to.equal(1);
+        expect(await valueSeenByNewProcess(sem.name)).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+  });
+
   describe('the ledger file', () => {
     for (const [mode, expected] of [
       [0o600, 0o600],
