@@ -6,7 +6,7 @@
 // (/dev/shm/psem.NAME) follows the semaphore's mode, goes with unlink(), and
 // a corrupt or foreign one is refused with a SemaphoreError.
 // The SIGKILL storm is in robust-kill-storm.test.js; memory in robust-memory.test.js.
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -193,6 +193,57 @@ describe('robust ownership (robust: true)', function () {
         expect(unitsOf(sem.name, owner.pid)).to.equal(0);
         expect(await valueSeenByNewProcess(sem.name)).to.equal(2); // recovered once only
       } finally {
+        sem.close();
+      }
+    });
+
+    it('eight processes opening robustly at once after a holder of 3 units died recover them exactly once', async () => {
+      const sem = new Semaphore(uniqueName('racing-recoverers'), { value: 4 });
+      try {
+        const owner = track(holder(sem.name, 'hold-sync', { count: 3 }));
+        await owner.line(/^holding$/);
+        await killed(owner);
+        expect(sem.value).to.equal(1);
+        const values = await Promise.all(Array.from({ length: 8 }, () => valueSeenByNewProcess(sem.name)));
+        expect(values.every((v) => v >= 1 && v <= 4), `values seen: ${values}`).to.equal(true); // mid-recovery reads may see 2 or 3; never 5+
+        expect(sem.value).to.equal(4);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('liveness is the lock, not the pid: two holders that are both pid 1 (two pid namespaces), one SIGKILLed, only its unit comes back', async function () {
+      if (spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status !== 0) this.skip(); // needs root and util-linux
+      const sem = new Semaphore(uniqueName('pid-namespaces'), { value: 2, robust: true });
+      const holders = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          // --kill-child: SIGKILL to unshare reaches its child, pid 1 of the new namespace.
+          const child = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, path.join(FIXTURES, 'robust-holder.js'), sem.name, 'hold-sync']);
+          holders.push(child);
+          child.closed = new Promise((resolve) => child.on('close', resolve));
+          await new Promise((resolve, reject) => {
+            let out = '';
+            child.stdout.on('data', (d) => (out += d) && /holding/.test(out) && resolve());
+            child.on('close', (code) => reject(new Error(`holder in a pid namespace exited ${code}`)));
+          });
+        }
+        expect(sem.value).to.equal(0);
+        expect(ledgerHolders(sem.name).filter((h) => h.units > 0)).to.deep.equal([
+          { pid: 1, units: 1, alive: true },
+          { pid: 1, units: 1, alive: true },
+        ]);
+        holders[0].kill('SIGKILL');
+        await holders[0].closed;
+        await sleep(100); // the forked child dies right after unshare (parent-death signal)
+        expect(native.recover(sem['handle'])).to.equal(1);
+        expect(sem.value).to.equal(1);
+        expect(ledgerHolders(sem.name).filter((h) => h.units > 0)).to.deep.equal([{ pid: 1, units: 1, alive: true }]);
+      } finally {
+        for (const child of holders) {
+          child.kill('SIGKILL');
+          await child.closed;
+        }
         sem.close();
       }
     });
