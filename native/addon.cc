@@ -73,7 +73,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   }
   std::shared_ptr<Ledger> ledger;
   if (flags & kRobust) {
-    ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, sem, owner.inode, &err);
+    ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, owner.gid, sem, owner.inode, &err);
     if (!ledger) {
       sem_close(sem);
       return Napi::Number::New(env, err | kLedgerFailure);

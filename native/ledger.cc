@@ -36,10 +36,11 @@ static_assert(sizeof(Header) <= kHeaderSize, "header");
 
 size_t LedgerSize() { return kHeaderSize + Ledger::kSlots * 16; }
 
-// The ledgers of this process by name: one fd (so one set of OFD locks) per name.
+// The ledgers of this process by name: one fd (so one set of OFD locks)
+// per name, held while a robust handle uses it or its slot records units.
 struct Ledgers {
   std::mutex mutex;
-  std::map<std::string, std::weak_ptr<Ledger>> open;
+  std::map<std::string, std::shared_ptr<Ledger>> open;
 };
 Ledgers& ProcessLedgers() {
   static Ledgers* ledgers = new Ledgers();  // immortal: handles may be freed after static destructors
@@ -65,7 +66,20 @@ off_t LockByte(int i) { return static_cast<off_t>(kHeaderSize + 16 * i); }
 
 std::string LedgerPath(const std::string& name) { return "/dev/shm/psem." + name.substr(1); }
 
-Ledger::Ledger(int fd, void* map, unsigned long long semId) : fd_(fd), map_(map), semId_(semId) {}
+Ledger::Ledger(std::string name, int fd, void* map, unsigned long long semId)
+    : name_(std::move(name)), fd_(fd), map_(map), semId_(semId) {}
+
+void Ledger::Release(std::shared_ptr<Ledger> ledger) {
+  if (!ledger) return;
+  Ledgers& ledgers = ProcessLedgers();
+  std::lock_guard<std::mutex> guard(ledgers.mutex);
+  auto found = ledgers.open.find(ledger->name_);
+  if (found == ledgers.open.end() || found->second != ledger) return;  // replaced by a newer semaphore's
+  // Ours and the map's are the last two references.
+  if (ledger.use_count() == 2 && (ledger->mine_ < 0 || ledger->slot(ledger->mine_)->units.load() == 0)) {
+    ledgers.open.erase(found);
+  }
+}
 
 Ledger::Slot* Ledger::slot(int i) const {
   static_assert(sizeof(Slot) == 16, "slot");
@@ -100,6 +114,7 @@ long Ledger::Reclaim(int i, sem_t* sem) {
 int Ledger::ClaimAndRecover(sem_t* sem) {
   std::lock_guard<std::mutex> guard(reclaiming_);
   for (int i = 0; i < kSlots; i++) {
+    if (mine_ >= 0 && slot(i)->units.load() == 0 && slot(i)->pid.load() == 0) continue;  // nothing there
     if (!Lock(i)) continue;  // a live process's slot
     Reclaim(i, sem);
     if (mine_ < 0) {
@@ -127,17 +142,26 @@ long Ledger::Recover(sem_t* sem) {
   return posted;
 }
 
-std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long uid, sem_t* sem, unsigned long long semId, int* err) {
+std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long uid, long gid, sem_t* sem,
+                                     unsigned long long semId, int* err) {
   Ledgers& ledgers = ProcessLedgers();
   std::lock_guard<std::mutex> guard(ledgers.mutex);
   auto found = ledgers.open.find(name);
-  if (found != ledgers.open.end()) {
-    if (auto ledger = found->second.lock()) {
-      if (ledger->semId_ == semId) return ledger;
-    }
-  }
+  if (found != ledgers.open.end() && found->second->semId_ == semId) return found->second;
   std::string path = LedgerPath(name);
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd >= 0) {
+    // Made here: the semaphore's mode whatever our umask, its group, and
+    // (when root makes it) its owner, so that everyone who may use the
+    // semaphore may use its ledger.
+    fchmod(fd, mode);
+    if (gid >= 0 || (uid >= 0 && geteuid() == 0)) {
+      int ignored = fchown(fd, geteuid() == 0 ? static_cast<uid_t>(uid) : static_cast<uid_t>(-1), static_cast<gid_t>(gid));
+      (void)ignored;
+    }
+  } else if (errno == EEXIST) {
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  }
   if (fd < 0) {
     *err = errno;
     return nullptr;
@@ -149,7 +173,7 @@ std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long 
     close(fd);
     return nullptr;
   }
-  if (uid >= 0 && st.stx_uid != static_cast<uint32_t>(uid)) {
+  if (uid >= 0 && st.stx_uid != static_cast<uint32_t>(uid) && st.stx_uid != geteuid() && st.stx_uid != 0) {
     *err = EPERM;  // another user's ledger could make us post units that were never taken
     close(fd);
     return nullptr;
@@ -190,7 +214,7 @@ std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long 
     close(fd);
     return nullptr;
   }
-  std::shared_ptr<Ledger> ledger(new Ledger(fd, map, semId));
+  std::shared_ptr<Ledger> ledger(new Ledger(name, fd, map, semId));
   int claimed = ledger->ClaimAndRecover(sem);
   if (claimed != 0) {
     *err = claimed;
@@ -201,13 +225,6 @@ std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long 
 }
 
 Ledger::~Ledger() {
-  if (mine_ >= 0 && slot(mine_)->units.load() != 0) {
-    // Units taken and never posted while this process lives: keep the slot
-    // (and its lock) until the process dies, then they come back.
-    static auto* kept = new std::vector<int>();  // immortal
-    kept->push_back(fd_);
-    return;
-  }
   if (mine_ >= 0) {
     slot(mine_)->pid.store(0);
     Unlock(mine_);
@@ -259,7 +276,7 @@ int Ledger::Peek(const std::string& name, std::vector<Holder>* holders) {
   }
   // A fresh open file description: every lock of a live holder, this
   // process's own included, shows.
-  Ledger view(fd, map, 0);
+  Ledger view(name, fd, map, 0);
   if (static_cast<Header*>(map)->magic.load() != kMagic) return EINVAL;
   *holders = view.Holders();
   return 0;  // ~Ledger unmaps and closes (mine_ < 0: no slot of ours)
@@ -268,7 +285,8 @@ int Ledger::Peek(const std::string& name, std::vector<Holder>* holders) {
 #else  // no OFD locks: robust handles are not offered
 
 std::string LedgerPath(const std::string& name) { return "/dev/shm/psem." + name.substr(1); }
-std::shared_ptr<Ledger> Ledger::Open(const std::string&, mode_t, long, sem_t*, unsigned long long, int* err) {
+void Ledger::Release(std::shared_ptr<Ledger>) {}
+std::shared_ptr<Ledger> Ledger::Open(const std::string&, mode_t, long, long, sem_t*, unsigned long long, int* err) {
   *err = ENOSYS;
   return nullptr;
 }

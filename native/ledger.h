@@ -36,14 +36,21 @@ class Ledger {
   // (and created with `mode`) on first use, its slot claimed and every
   // dead holder's units posted back to `sem`. Shared by every robust handle
   // of the name in the process. nullptr with *err set on failure (EINVAL: a
-  // corrupt ledger; EPERM: not owned by `uid`, the semaphore's owner;
+  // corrupt ledger; EPERM: owned by another user than `uid` (the
+  // semaphore's owner), this process's or root;
   // ENOSPC: every slot taken by a live process; ENOSYS: no OFD locks here).
   // `semId`: the inode of the semaphore's file, so that a ledger left by an
   // earlier semaphore of the same name never posts to this one.
-  static std::shared_ptr<Ledger> Open(const std::string& name, mode_t mode, long uid, sem_t* sem,
+  static std::shared_ptr<Ledger> Open(const std::string& name, mode_t mode, long uid, long gid, sem_t* sem,
                                       unsigned long long semId, int* err);
 
   ~Ledger();
+
+  // A robust handle lets go of `ledger`. The last one in the process closes
+  // it, unless its slot still records units: then the process keeps it (and
+  // its lock), so a later robust handle of the name finds the same slot and
+  // the units come back only when the process dies.
+  static void Release(std::shared_ptr<Ledger> ledger);
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
@@ -75,7 +82,7 @@ class Ledger {
 
  private:
   struct Slot;
-  Ledger(int fd, void* map, unsigned long long semId);
+  Ledger(std::string name, int fd, void* map, unsigned long long semId);
   Slot* slot(int i) const;
   bool Lock(int i);
   void Unlock(int i);
@@ -83,6 +90,7 @@ class Ledger {
   long Reclaim(int i, sem_t* sem);
   int ClaimAndRecover(sem_t* sem);
 
+  std::string name_;
   int fd_;
   void* map_;
   unsigned long long semId_;

@@ -117,6 +117,7 @@ Sem::~Sem() {
     ProcessReleasers().sems.erase(this);
   }
   registry_->open.erase(this);
+  Ledger::Release(std::move(ledger));
   if (sem_ != nullptr) sem_close(sem_);
 }
 
