@@ -4,6 +4,7 @@
       "target_name": "posix_semaphore",
       "sources": [
         "native/addon.cc",
+        "native/ledger.cc",
         "native/sem.cc",
         "native/sem_file.cc",
         "native/signal_window.cc",
@@ -33,7 +34,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/addon.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
+          "sources!": ["native/addon.cc", "native/ledger.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
         }]
       ]
     }

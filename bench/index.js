@@ -15,6 +15,7 @@ const { buildAll, CACHE, COMPAT, log } = require('./lib/build');
 const MEASUREMENTS = [
   { name: 'sync-pair' },
   { name: 'async-pair' },
+  { name: 'robust' },
   { name: 'pingpong' },
   { name: 'contended' },
   { name: 'loop-delay' },
@@ -74,6 +75,12 @@ function rowsOf(results) {
     compare(op, ours, 'async-sema `Sema(1)` (in-process)', r['async-sema'].median, ns);
     const redis = results.contended?.results['RedisSemaphore latency'];
     if (redis) compare(op, ours, 'this package\'s `RedisSemaphore` (loopback Redis)', redis.median * 1e3, ns);
+  }
+  const rb = results.robust;
+  if (rb) {
+    const { sync, async: asyncPair } = rb.results;
+    compare('robust sync `wait()`+`post()` pair, ns', sync.robust.median, 'plain handle, same run', sync.plain.median, ns, atMost(1.5));
+    compare('robust `await acquire()`+`release()` pair, ns', asyncPair.robust.median, 'plain handle, same run', asyncPair.plain.median, ns, atMost(1.5));
   }
   const p = results.pingpong;
   if (p && p.results.oneCpu) {

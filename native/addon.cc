@@ -5,6 +5,7 @@
 //   platform.h        what the platform offers; glibc symbol versions
 //   sem.{h,cc}        the sem_t owner, held counts, release at exit
 //   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
+//   ledger.{h,cc}     robust ownership: who holds how many units
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
 //   signal_window.*   signals that may end a sync wait
 //   sync_calls.*      the hot calls bound to a handle; sync waits
@@ -26,12 +27,15 @@
 #include "env.h"
 #include "sem.h"
 #include "sem_file.h"
+#include "ledger.h"
 #include "sync_calls.h"
 #include "wait_slice.h"
 #include "waits.h"
 
 namespace psem {
 namespace {
+
+constexpr int kLedgerFailure = 0x10000;
 
 void CloseHandle(Handle handle) {
   HandleData* data = handle.Data()->get();
@@ -43,6 +47,7 @@ void CloseHandle(Handle handle) {
 
 // open(name, oflag, mode, value, flags)
 //   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | errno
+// An errno with kLedgerFailure set: the robust ledger could not be opened.
 // ownerUid/ownerGid: the owner of the semaphore's file when this call did
 // not create it exclusively, -1 when unknown. In an environment being torn
 // down (a worker terminated while it opens), returns undefined and leaves
@@ -61,18 +66,26 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
                                  : sem_open(name.c_str(), oflag);
   if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
   SemFileOwner owner;
-  if (!(oflag & O_EXCL)) {
-    int err = InspectSemFile(name, sem, &owner);
-    if (err != 0) {
+  int err = InspectSemFile(name, sem, &owner);
+  if (err != 0) {
+    sem_close(sem);
+    return Napi::Number::New(env, err);
+  }
+  std::shared_ptr<Ledger> ledger;
+  if (flags & kRobust) {
+    ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, owner.gid, sem, owner.inode, &err);
+    if (!ledger) {
       sem_close(sem);
-      return Napi::Number::New(env, err);
+      return Napi::Number::New(env, err | kLedgerFailure);
     }
   }
+  if (oflag & O_EXCL) owner = SemFileOwner();  // created here: nothing to trust
 
   // From here the Sem owns the mapping: any early return closes it.
   if ((flags & kReleaseOnExit) && instance->worker) ReleaseOnFatalSignals();
   auto data = std::make_shared<HandleData>();
   data->sem = std::make_shared<Sem>(sem, std::move(name), flags, instance->registry);
+  data->sem->ledger = std::move(ledger);
   auto ref = std::make_unique<HandleRef>(std::move(data));
   napi_value external, result, uid, gid;
   auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
@@ -81,7 +94,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   Handle handle(env, external);
   if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
       napi_set_element(env, result, 0, external) != napi_ok ||
-      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result, 1) ||
+      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, (flags & kRobust) != 0, result, 1) ||
       napi_create_double(env, static_cast<double>(owner.uid), &uid) != napi_ok ||
       napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
       napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
@@ -97,10 +110,44 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
+// unlink(name) -> 0 | errno. The robust ledger beside it goes too.
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  int r = sem_unlink(name.c_str());
-  return Napi::Number::New(info.Env(), r == 0 ? 0 : errno);
+  int err = sem_unlink(name.c_str()) == 0 ? 0 : errno;
+  if (err == 0 || err == ENOENT) Ledger::Unlink(name);
+  return Napi::Number::New(info.Env(), err);
+}
+
+// holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
+// process's own slot left out when it holds nothing; undefined when not robust.
+Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders, bool skipSelf) {
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t i = 0;
+  const long self = static_cast<long>(getpid());
+  for (const Ledger::Holder& holder : holders) {
+    if (skipSelf && holder.pid == self && holder.units == 0) continue;
+    Napi::Array entry = Napi::Array::New(env, 3);
+    entry.Set(0u, Napi::Number::New(env, static_cast<double>(holder.pid)));
+    entry.Set(1u, Napi::Number::New(env, static_cast<double>(holder.units)));
+    entry.Set(2u, Napi::Boolean::New(env, holder.alive));
+    list.Set(i++, entry);
+  }
+  return list;
+}
+
+// ledgerHolders(name) -> [[pid, units, alive], ...] | errno, recovering nothing.
+Napi::Value LedgerHolders(const Napi::CallbackInfo& info) {
+  std::vector<Ledger::Holder> holders;
+  int err = Ledger::Peek(info[0].As<Napi::String>().Utf8Value(), &holders);
+  if (err != 0) return Napi::Number::New(info.Env(), err);
+  return HolderList(info.Env(), holders, false);
+}
+
+Napi::Value Holders(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr || !sem->ledger) return env.Undefined();
+  return HolderList(env, sem->ledger->Holders(), true);
 }
 
 // getValue(handle) -> value >= 0 | -errno
@@ -170,6 +217,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
   exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
   exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
+  exports.Set("recover", Napi::Function::New(env, Recover, "recover"));
+  exports.Set("holders", Napi::Function::New(env, Holders, "holders"));
+  exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
   exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 
@@ -178,6 +228,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("O_EXCL", O_EXCL);
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
+  constants.Set("ROBUST", static_cast<int>(kRobust));
+  constants.Set("LEDGER_FAILURE", kLedgerFailure);
   constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
   constants.Set("TIMED_WAIT", TimedWaitCall());
   exports.Set("constants", constants);

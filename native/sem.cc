@@ -117,6 +117,7 @@ Sem::~Sem() {
     ProcessReleasers().sems.erase(this);
   }
   registry_->open.erase(this);
+  Ledger::Release(std::move(ledger));
   if (sem_ != nullptr) sem_close(sem_);
 }
 
@@ -129,7 +130,7 @@ void Sem::SetWanted(bool wanted) {
   int expected = wanted ? kSliceUnwanted : kSliceWanted;
   if (slice.compare_exchange_strong(expected, wanted ? kSliceWanted : kSliceUnwanted)) return;
   expected = kSliceHolding;
-  if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) sem_post(sem_);
+  if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) Post();
 }
 
 long Sem::ReleaseHeld() {
@@ -140,7 +141,7 @@ long Sem::ReleaseHeld() {
   long now = held.load();
   while (now > 0) {
     if (!held.compare_exchange_weak(now, now - 1)) continue;
-    if (sem_post(sem_) != 0) {
+    if (Post() != 0) {
       held.fetch_add(1);
       break;
     }

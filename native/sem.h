@@ -4,16 +4,21 @@
 
 #include "platform.h"
 
+#include <errno.h>
+
 #include <atomic>
 #include <memory>
 #include <set>
 #include <string>
+
+#include "ledger.h"
 
 namespace psem {
 
 // What JS asked of a handle; bits of the `flags` argument of open().
 enum HandleFlags : int {
   kReleaseOnExit = 2,
+  kRobust = 4,
 };
 
 class Sem;
@@ -53,6 +58,22 @@ class Sem {
   // Posts back the units this handle still holds, if it asked for
   // releaseOnExit; returns how many.
   long ReleaseHeld();
+
+  // A unit was taken through this handle: a robust one records it.
+  void Record() {
+    if (ledger) ledger->Took();
+  }
+  // sem_post, unrecording first what a robust handle gives back. 0 or an errno.
+  int Post() {
+    bool giving = ledger && ledger->Giving();
+    if (sem_post(sem_) == 0) return 0;
+    int err = errno;
+    if (giving) ledger->Regive();
+    return err;
+  }
+
+  // robust: true. Shared by every robust handle of the name in the process.
+  std::shared_ptr<Ledger> ledger;
 
   // Teardown of the environment: release (if asked), then close unless a
   // slice still waits on the mapping.

@@ -14,6 +14,8 @@ namespace psem {
 struct SemFileOwner {
   long uid = -1;  // -1: unknown (not Linux, or the name is gone)
   long gid = -1;
+  unsigned mode = 0;             // permission bits
+  unsigned long long inode = 0;  // 0: unknown
 };
 
 // Checks the semaphore `sem` just opened as `name`. Returns 0, or EINVAL

@@ -8,6 +8,9 @@
 namespace psem {
 namespace {
 
+// Sync waits of robust handles are sliced the same way, and between two
+// slices post back the units of holders that died.
+//
 // Sync waits and Worker.terminate(). A blocked sem_wait cannot be
 // interrupted from another thread, and a worker blocked in one would keep
 // terminate(), and the process's exit after it, waiting forever. So in a
@@ -31,8 +34,9 @@ bool Stopping(napi_env env, const Instance& instance) {
 // A sync wait for `ms` milliseconds, or until a unit comes when `ms` < 0.
 // Returns 0, ETIMEDOUT, EINTR (a signal of `window`), ECANCELED (the
 // worker is being stopped) or another errno.
-int SyncWait(napi_env env, const Instance& instance, sem_t* sem, double ms, const SignalWindow& window) {
-  if (instance.worker) {
+int SyncWait(napi_env env, const Instance& instance, Sem* handle, double ms, const SignalWindow& window) {
+  sem_t* sem = handle->get();
+  if (instance.worker || handle->ledger) {
     const bool forever = ms < 0;
     const struct timespec deadline = DeadlineIn(forever ? 0 : ms);
     for (;;) {
@@ -40,7 +44,9 @@ int SyncWait(napi_env env, const Instance& instance, sem_t* sem, double ms, cons
       bool last = !forever && Reached(slice, deadline);
       int err = WaitUntil(sem, last ? deadline : slice, &window);
       if (err != ETIMEDOUT || last) return err;
-      if (Stopping(env, instance)) return ECANCELED;
+      if (instance.worker && Stopping(env, instance)) return ECANCELED;
+      // robust: a holder that died while we waited gives its units back now.
+      if (handle->ledger) handle->ledger->Recover(sem);
     }
   }
   if (ms >= 0) return TimedWait(sem, ms, &window);
@@ -68,7 +74,7 @@ int SyncWait(napi_env env, const Instance& instance, sem_t* sem, double ms, cons
 // is ignored: signals never end its waits). An interrupted wait returns
 // EINTR + 256 x the mask of the signals that ended it, so JS learns both in
 // one crossing.
-double BlockingWait(napi_env env, sem_t* sem, double ms, uint32_t mask) {
+double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
   const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
   SignalWindow window(instance.worker ? 0 : mask);
   int err = SyncWait(env, instance, sem, ms, window);
@@ -76,14 +82,15 @@ double BlockingWait(napi_env env, sem_t* sem, double ms, uint32_t mask) {
   return err == EINTR ? EINTR + 256.0 * signals : err;
 }
 
-double CallTryWait(napi_env, sem_t* sem, const napi_value*) { return sem_trywait(sem) == 0 ? 0 : errno; }
-double CallPost(napi_env, sem_t* sem, const napi_value*) { return sem_post(sem) == 0 ? 0 : errno; }
-double CallWait(napi_env env, sem_t* sem, const napi_value* argv) {
+double CallTryWait(napi_env, Sem* sem, const napi_value*) { return sem_trywait(sem->get()) == 0 ? 0 : errno; }
+double CallPost(napi_env, Sem* sem, const napi_value*) { return sem_post(sem->get()) == 0 ? 0 : errno; }
+double CallRobustPost(napi_env, Sem* sem, const napi_value*) { return sem->Post(); }
+double CallWait(napi_env env, Sem* sem, const napi_value* argv) {
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
   return BlockingWait(env, sem, -1, mask);
 }
-double CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
+double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
   double ms = 0;
   uint32_t mask = 0;
   napi_get_value_double(env, argv[0], &ms);
@@ -91,19 +98,21 @@ double CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
   return BlockingWait(env, sem, ms, mask);
 }
 
-using Call = double (*)(napi_env, sem_t*, const napi_value*);
+using Call = double (*)(napi_env, Sem*, const napi_value*);
 
 // kHeldDelta: how the call changes the units this handle holds, counted
-// only for handles that must give them back (releaseOnExit).
-template <Call kCall, int kHeldDelta>
+// only for handles that must give them back (releaseOnExit). kRecord: a
+// unit taken is recorded in the robust ledger.
+template <Call kCall, int kHeldDelta, bool kRecord = false>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
-  double err = sem == nullptr ? kClosed : kCall(env, sem->get(), argv);
+  double err = sem == nullptr ? kClosed : kCall(env, sem, argv);
   if (err == 0) {
+    if (kRecord) sem->Record();
     if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
     return nullptr;  // undefined
   }
@@ -123,13 +132,13 @@ napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char*
   return fn;
 }
 
-template <int kTaken>
+template <int kTaken, bool kRobust>
 bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
   const napi_value calls[] = {
-      Bind(env, handle, BoundCall<CallTryWait, kTaken>, "tryWait"),
-      Bind(env, handle, BoundCall<CallPost, -kTaken>, "post"),
-      Bind(env, handle, BoundCall<CallWait, kTaken>, "wait"),
-      Bind(env, handle, BoundCall<CallTimedWait, kTaken>, "timedWait"),
+      Bind(env, handle, BoundCall<CallTryWait, kTaken, kRobust>, "tryWait"),
+      Bind(env, handle, BoundCall<kRobust ? CallRobustPost : CallPost, -kTaken>, "post"),
+      Bind(env, handle, BoundCall<CallWait, kTaken, kRobust>, "wait"),
+      Bind(env, handle, BoundCall<CallTimedWait, kTaken, kRobust>, "timedWait"),
   };
   for (uint32_t i = 0; i < 4; i++) {
     if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
@@ -139,8 +148,9 @@ bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
 
 }  // namespace
 
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first) {
-  return counting ? BindAll<1>(env, handle, result, first) : BindAll<0>(env, handle, result, first);
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, bool robust, napi_value result, uint32_t first) {
+  if (robust) return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
+  return counting ? BindAll<1, false>(env, handle, result, first) : BindAll<0, false>(env, handle, result, first);
 }
 
 }  // namespace psem

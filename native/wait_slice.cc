@@ -30,9 +30,10 @@ class WaitSlice : public Napi::AsyncWorker {
   void Execute() override {
     err_ = TimedWait(semaphore_, ms_, nullptr);
     if (err_ != 0) return;
+    sem_->Record();  // robust: recorded on this thread, right after the take
     int expected = Sem::kSliceWanted;
     if (!sem_->slice.compare_exchange_strong(expected, Sem::kSliceHolding)) {
-      sem_post(semaphore_);  // every acquire gave up meanwhile: hold nothing
+      sem_->Post();  // every acquire gave up meanwhile: hold nothing
       err_ = ECANCELED;
     }
   }
@@ -54,7 +55,7 @@ class WaitSlice : public Napi::AsyncWorker {
       napi_value ignored;
       napi_get_and_clear_last_exception(env, &ignored);
       // JS never took the unit: give it back.
-      if (err == 0 && sem_post(semaphore_) == 0) --sem_->held;
+      if (err == 0 && sem_->Post() == 0) --sem_->held;
     }
   }
 
@@ -80,8 +81,17 @@ Napi::Value TrySpin(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
   int err = TryWaitYielding(sem->get(), info[1].As<Napi::Number>().DoubleValue());
-  if (err == 0) ++sem->held;
+  if (err == 0) {
+    sem->Record();
+    ++sem->held;
+  }
   return Napi::Number::New(info.Env(), err);
+}
+
+Napi::Value Recover(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr || !sem->ledger) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->ledger->Recover(sem->get())));
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {

@@ -11,6 +11,8 @@ namespace psem {
 Napi::Value StartWaitSlice(const Napi::CallbackInfo& info);
 // trySpin(handle, us) -> 0 | errno | -1 when closed: see TryWaitYielding().
 Napi::Value TrySpin(const Napi::CallbackInfo& info);
+// recover(handle) -> units of dead holders posted back (robust handles; else 0)
+Napi::Value Recover(const Napi::CallbackInfo& info);
 // setWanted(handle, wanted): whether the slice in flight should keep what it takes.
 Napi::Value SetWanted(const Napi::CallbackInfo& info);
 

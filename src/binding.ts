@@ -44,6 +44,12 @@ export interface Native {
   waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
   /** sem_trywait with sched_yield between tries, for up to `us` µs: 0, an errno, or -1 when closed. */
   trySpin(handle: NativeHandle, us: number): number;
+  /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust). */
+  recover(handle: NativeHandle): number;
+  /** Robust handles: the ledger's holders [pid, units, alive], this process left out when it holds none; undefined when not robust. */
+  holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | undefined;
+  /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or an errno (ENOENT: no ledger). */
+  ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | number;
   /** Whether the slice in flight should keep a unit it takes (false: post it back on the pool thread). */
   setWanted(handle: NativeHandle, wanted: boolean): void;
   /** This thread's open handles, for the debug lines at exit. */
@@ -55,6 +61,9 @@ export interface Native {
     O_EXCL: number;
     SEM_VALUE_MAX: number;
     RELEASE_ON_EXIT: number;
+    ROBUST: number;
+    /** Set in an errno that open() returns when the robust ledger failed, not sem_open. */
+    LEDGER_FAILURE: number;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
     /** The call behind timed waits: sem_clockwait, sem_timedwait, or sem_trywait polled (no timed wait: macOS). */

@@ -12,7 +12,7 @@ import { SemaphoreError } from './errors';
 import { groupName, userName } from './users';
 import { Semaphore } from './semaphore';
 import { normalizeName, TIMEOUT_MAX } from './validate';
-import { constants } from './binding';
+import { constants, native } from './binding';
 
 const PROGRAM = 'posix-semaphore';
 const SHM_DIR = '/dev/shm';
@@ -196,6 +196,16 @@ interface Description {
   group: string | null;
   size: number | null;
   modified: string | null;
+  /** robust semaphores: who holds units, from the ledger; null when there is no ledger. */
+  holders?: Holder[] | null;
+}
+
+interface Holder {
+  pid: number;
+  units: number;
+  alive: boolean;
+  /** Its command line, when /proc can tell. */
+  command: string | null;
 }
 
 /**
@@ -300,6 +310,7 @@ function info([text]: string[], values: Values): number {
   } catch (err) {
     throw failureOf(err, name);
   }
+  description.holders = holdersOf(name);
   if (values.json) {
     printJson(description);
     return EXIT_OK;
@@ -315,6 +326,54 @@ function info([text]: string[], values: Values): number {
     ['path', description.path],
   ];
   for (const [key, value] of lines) if (value !== null) out(`${key.padEnd(8)}  ${value}`);
+  if (description.holders) {
+    out(`holders   ${description.holders.length === 0 ? 'none (robust)' : `${description.holders.length} (robust)`}`);
+    for (const h of description.holders) {
+      out(`  pid ${h.pid}  ${h.units} unit${h.units === 1 ? '' : 's'}  ${h.alive ? 'alive' : 'dead'}${h.command ? `  ${h.command}` : ''}`);
+    }
+  }
+  return EXIT_OK;
+}
+
+/** The holders in a robust semaphore's ledger (none recovered); null without a ledger. */
+function holdersOf(name: string): Holder[] | null {
+  const found = native.ledgerHolders(name);
+  if (typeof found === 'number') return null;
+  return found.map(([pid, units, alive]) => ({ pid, units, alive, command: alive ? commandLine(pid) : null }));
+}
+
+function commandLine(pid: number): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return text.split('\0').filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// recover
+
+function recover([text]: string[], values: Values): number {
+  const name = nameArg(text);
+  const before = holdersOf(name);
+  if (before === null) throw new Failure(`semaphore '${name}' has no robust ledger: only units taken through robust: true handles can be recovered; '${PROGRAM} post ${name}' gives back a unit by hand`);
+  // Opening a robust handle recovers every dead holder's units.
+  const sem = open(name, { create: false, robust: true, ...trusted(values) });
+  try {
+    const dead = before.filter((h) => !h.alive && h.units > 0);
+    const units = dead.reduce((sum, h) => sum + h.units, 0);
+    const now = valueOf(sem);
+    if (values.json) {
+      printJson({ name, recovered: units, from: dead.map((h) => h.pid), value: now ?? null });
+    } else if (units === 0) {
+      out(`nothing to recover in ${name}: no dead holder held units${now === undefined ? '' : `; value ${now}`}`);
+    } else {
+      out(`recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`);
+    }
+  } finally {
+    sem.close();
+  }
   return EXIT_OK;
 }
 
@@ -545,8 +604,8 @@ const COMMANDS: Record<string, Command> = {
   },
   info: {
     usage: 'info NAME [--json]',
-    summary: 'show the value, mode, owner, size and path of one semaphore',
-    optionHelp: ['--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified'],
+    summary: 'show the value, mode, owner, size and path of one semaphore, and its holders when robust',
+    optionHelp: ['--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified, holders'],
     options: { json: { type: 'boolean' }, help },
     positionals: 1,
     run: info,
@@ -583,6 +642,18 @@ const COMMANDS: Record<string, Command> = {
     options: { timeout: { type: 'string' }, ...trustOptions, help },
     positionals: 1,
     run: wait,
+  },
+  recover: {
+    usage: 'recover NAME [--json]',
+    summary: 'give back the units that dead processes held through robust handles',
+    description:
+      'For semaphores used with robust: true: every unit that a process which has died took\n' +
+      'through a robust handle, and never posted, is posted back (info NAME lists the holders).\n' +
+      'Units taken by other programs (C, non-robust handles) are not tracked: post NAME for those.',
+    optionHelp: ['--json             one object: name, recovered, from (pids), value', ...trustHelp],
+    options: { json: { type: 'boolean' }, ...trustOptions, help },
+    positionals: 1,
+    run: recover,
   },
   unlink: {
     usage: 'unlink NAME',

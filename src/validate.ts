@@ -83,6 +83,7 @@ export interface ResolvedOptions {
   closeOnExit: boolean;
   releaseOnExit: boolean;
   trust: Trust;
+  robust: boolean;
 }
 
 /** A list of user or group ids (integers >= 0) or names (non-empty strings). */
@@ -118,6 +119,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     debug: validateBoolean(o.debug, 'options.debug') ?? false,
     closeOnExit: validateBoolean(o.closeOnExit, 'options.closeOnExit') ?? true,
     releaseOnExit: validateBoolean(o.releaseOnExit, 'options.releaseOnExit') ?? false,
+    robust: validateBoolean(o.robust, 'options.robust') ?? false,
     trust: { users: validateIds(o.trustedUsers, 'options.trustedUsers'), groups: validateIds(o.trustedGroups, 'options.trustedGroups') },
   };
 }

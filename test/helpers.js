@@ -30,9 +30,9 @@ function unlinkAll() {
   made.clear();
 }
 
-/** The sem.* entries of /dev/shm that this run left behind. */
+/** The sem.* entries of /dev/shm, and psem.* robust ledgers, that this run left behind. */
 function leftovers() {
-  return fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.${PREFIX}`));
+  return fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`sem.${PREFIX}`) || f.startsWith(`psem.${PREFIX}`));
 }
 
 /** true when the kernel object behind `name` exists. */
@@ -232,12 +232,49 @@ function removeCopy(dir) {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** A name unique to this run of exactly `bytes` bytes after its '/' (padded with 'x'), removed like uniqueName()'s. */
+function uniqueNameOfLength(bytes) {
+  const base = `/${PREFIX}${counter++}-`;
+  const name = base + 'x'.repeat(bytes - (base.length - 1));
+  if (Buffer.byteLength(name) !== bytes + 1) throw new Error(`cannot make a name of ${bytes} bytes`);
+  made.add(name);
+  return name;
+}
+
+/** The robust ledger beside the semaphore `name` (robust: true). */
+function ledgerPath(name) {
+  return `/dev/shm/psem.${name.replace(/^\//, '')}`;
+}
+
+/** true when the robust ledger of `name` exists. */
+function ledgerExists(name) {
+  return fs.existsSync(ledgerPath(name));
+}
+
+/**
+ * The holders in the robust ledger of `name`, as { pid, units, alive },
+ * read without claiming a slot or recovering anything; [] when it has no ledger.
+ */
+function ledgerHolders(name) {
+  const { native } = require('../dist/binding');
+  const result = native.ledgerHolders(name);
+  if (typeof result === 'number') {
+    if (result === require('node:os').constants.errno.ENOENT) return [];
+    throw new Error(`ledgerHolders(${name}): errno ${result}`);
+  }
+  return result.map(([pid, units, alive]) => ({ pid, units, alive }));
+}
+
 module.exports = {
   Semaphore,
   uniqueName,
   unlinkAll,
   leftovers,
   exists,
+  uniqueNameOfLength,
+  ledgerPath,
+  ledgerExists,
+  ledgerHolders,
   mappings,
   run,
   runToEnd,

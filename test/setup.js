@@ -6,6 +6,6 @@ exports.mochaHooks = {
   afterAll() {
     const left = leftovers();
     unlinkAll();
-    if (left.length > 0) throw new Error(`named semaphores left in /dev/shm by this run: ${left.join(', ')}`);
+    if (left.length > 0) throw new Error(`named semaphores or robust ledgers left in /dev/shm by this run: ${left.join(', ')}`);
   },
 };
