@@ -2,7 +2,14 @@
   "targets": [
     {
       "target_name": "posix_semaphore",
-      "sources": ["native/semaphore.cc"],
+      "sources": [
+        "native/addon.cc",
+        "native/sem.cc",
+        "native/signal_window.cc",
+        "native/sync_calls.cc",
+        "native/wait_slice.cc",
+        "native/waits.cc"
+      ],
       "include_dirs": [
         "native/compat",
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -24,7 +31,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/semaphore.cc"]
+          "sources!": ["native/addon.cc", "native/sem.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
         }]
       ]
     }

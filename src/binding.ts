@@ -5,7 +5,7 @@ export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
 
 /**
  * The native layer: each call returns 0 or an errno (a handle or a value
- * where it says so); -1 means the handle is closed. See native/semaphore.cc.
+ * where it says so); -1 means the handle is closed. See native/addon.cc.
  */
 /**
  * The hot calls, bound to one handle: each returns undefined on success, an

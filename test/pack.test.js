@@ -98,7 +98,7 @@ describe('the packed package, installed in a fresh project', function () {
 
   it('ships dist, esm, native, binding.gyp, the prebuild, README and LICENSE, and nothing else', function () {
     const files = packed.files.map((f) => f.path).sort();
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/semaphore.cc', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/demo.js', 'esm/index.mjs', 'esm/index.d.mts']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/addon.cc', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/demo.js', 'esm/index.mjs', 'esm/index.d.mts']) {
       expect(files).to.include(f);
     }
     expect(files.filter((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).to.have.length.at.least(1);

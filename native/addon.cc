@@ -1,0 +1,191 @@
+// Named POSIX semaphores for Node.js: syscalls and errno, nothing else.
+//
+// Every call returns 0 or an errno value (or a handle / a value) and leaves
+// names, defaults, argument checks and error objects to src/. The files:
+//   platform.h        what the platform offers; glibc symbol versions
+//   sem.{h,cc}        the sem_t owner, held counts, release at exit
+//   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
+//   signal_window.*   signals that may end a sync wait
+//   sync_calls.*      the hot calls bound to a handle; sync waits
+//   wait_slice.*      the async path's AsyncWorker
+//   addon.cc          open/close/unlink/getValue, exit, module init
+#include "platform.h"
+
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "env.h"
+#include "sem.h"
+#include "sync_calls.h"
+#include "wait_slice.h"
+#include "waits.h"
+
+namespace psem {
+namespace {
+
+constexpr int kCloseOnExit = 1;  // accepted from JS, no native effect
+
+// true when /dev/shm/sem.NAME exists but cannot hold a sem_t (a stray file).
+bool TooSmall(const std::string& name) {
+#ifdef __linux__
+  // open+lseek rather than stat, which glibc 2.33 gave a new symbol version.
+  std::string path = "/dev/shm/sem." + name.substr(1);
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  off_t size = lseek(fd, 0, SEEK_END);
+  close(fd);
+  return size >= 0 && size < static_cast<off_t>(sizeof(sem_t));
+#else
+  (void)name;
+  return false;
+#endif
+}
+
+// open(name, oflag, mode, value, flags) -> [handle, tryWait, post, wait, timedWait] | errno
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int oflag = info[1].As<Napi::Number>().Int32Value();
+  mode_t mode = static_cast<mode_t>(info[2].As<Napi::Number>().Uint32Value());
+  unsigned value = info[3].As<Napi::Number>().Uint32Value();
+  int flags = info[4].As<Napi::Number>().Int32Value();
+
+  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
+                                 : sem_open(name.c_str(), oflag);
+  if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
+  if (!(oflag & O_EXCL) && TooSmall(name)) {
+    // glibc maps whatever file has the name: touching a short one is SIGBUS.
+    sem_close(sem);
+    return Napi::Number::New(env, EINVAL);
+  }
+
+  auto data = std::make_shared<HandleData>();
+  data->sem = std::make_shared<Sem>(sem, std::move(name), flags, env.GetInstanceData<Instance>()->registry);
+  auto ref = std::make_unique<HandleRef>(std::move(data));
+  Handle handle = Handle::New(env, ref.release(), [](Napi::Env, HandleRef* r) { delete r; });
+  Napi::Array result = Napi::Array::New(env, 5);
+  result.Set(0u, handle);
+  BindSyncCalls(env, handle, result, 1);
+  return result;
+}
+
+// close(handle) -> 0. The mapping goes when the last wait slice lets go.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  HandleData* data = HandleOf(info);
+  if (data->sem) {
+    data->sem->MarkClosed();
+    data->sem.reset();
+  }
+  return Napi::Number::New(info.Env(), 0);
+}
+
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int r = sem_unlink(name.c_str());
+  return Napi::Number::New(info.Env(), r == 0 ? 0 : errno);
+}
+
+// getValue(handle) -> value >= 0 | -errno
+Napi::Value GetValue(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Napi::Number::New(info.Env(), -EBADF);
+#ifdef HAVE_SEM_GETVALUE
+  int value = 0;
+  if (sem_getvalue(sem->get(), &value) != 0) return Napi::Number::New(info.Env(), -errno);
+  return Napi::Number::New(info.Env(), value < 0 ? 0 : value);
+#else
+  return Napi::Number::New(info.Env(), -ENOSYS);
+#endif
+}
+
+// openHandles() -> [[name, held, flags], ...] of this environment, for the
+// debug lines of the JS 'exit' listener.
+Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (Sem* sem : env.GetInstanceData<Instance>()->registry->open) {
+    if (sem->closed()) continue;
+    Napi::Array entry = Napi::Array::New(env, 3);
+    entry.Set(0u, Napi::String::New(env, sem->name()));
+    entry.Set(1u, Napi::Number::New(env, static_cast<double>(sem->held.load())));
+    entry.Set(2u, Napi::Number::New(env, sem->flags()));
+    list.Set(i++, entry);
+  }
+  return list;
+}
+
+// releaseHeld() -> units posted back: for a signal that will end the process.
+Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
+  long released = 0;
+  for (Sem* sem : info.Env().GetInstanceData<Instance>()->registry->open) {
+    if (!sem->closed()) released += sem->ReleaseHeld();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(released));
+}
+
+// Environment teardown (a worker that ends or is terminated, or the main
+// thread at the end of the program): in-flight slices have completed by now.
+void OnEnvCleanup(void* arg) {
+  auto* registry = static_cast<Registry*>(arg);
+  for (Sem* sem : registry->open) {
+    if (!sem->closed()) sem->Finish();
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto instance = std::make_unique<Instance>();
+  uv_loop_t* loop = nullptr;
+  instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
+  instance->probe = Napi::Persistent(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "probe"));
+  napi_add_env_cleanup_hook(env, OnEnvCleanup, instance->registry.get());
+  env.SetInstanceData(instance.release());
+
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
+  exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
+  exports.Set("interruptedBy", Napi::Function::New(env, InterruptedBy, "interruptedBy"));
+  exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
+  exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
+  exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
+  exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
+  exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
+
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("O_CREAT", O_CREAT);
+  constants.Set("O_EXCL", O_EXCL);
+  constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
+  constants.Set("CLOSE_ON_EXIT", kCloseOnExit);
+  constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
+#if defined(HAVE_SEM_TIMEDWAIT)
+  constants.Set("HAVE_TIMEDWAIT", true);
+#else
+  constants.Set("HAVE_TIMEDWAIT", false);
+#endif
+  constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
+#if defined(HAVE_SEM_GETVALUE)
+  constants.Set("HAVE_GETVALUE", true);
+#else
+  constants.Set("HAVE_GETVALUE", false);
+#endif
+  exports.Set("constants", constants);
+  return exports;
+}
+
+}  // namespace
+}  // namespace psem
+
+namespace {
+Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return psem::Init(env, exports); }
+}  // namespace
+
+NODE_API_MODULE(posix_semaphore, InitAddon)

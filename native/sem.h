@@ -1,0 +1,96 @@
+// The owner of one sem_t*, the units a handle holds, and their release at exit.
+#ifndef POSIX_SEMAPHORE_SEM_H
+#define POSIX_SEMAPHORE_SEM_H
+
+#include "platform.h"
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace psem {
+
+// What JS asked of a handle; bits of the `flags` argument of open().
+enum HandleFlags : int {
+  kReleaseOnExit = 2,
+};
+
+class Sem;
+
+// The open semaphores of one Node environment (main thread or worker), so
+// that environment teardown can release and close what is left.
+struct Registry {
+  std::set<Sem*> open;
+};
+
+// One sem_t*, owned jointly by the JS handle and any wait slice in flight;
+// sem_close runs when the last owner lets go, never under a waiting thread.
+// All members are touched on the environment's own thread only, except
+// `sem_` (read by a wait slice; it never changes while a slice holds us),
+// `slice` (shared with the slice's pool thread) and `held` (read and
+// decremented by a releaseOnExit signal on the main thread).
+class Sem {
+ public:
+  Sem(sem_t* sem, std::string name, int flags, std::shared_ptr<Registry> registry);
+  ~Sem();
+  Sem(const Sem&) = delete;
+  Sem& operator=(const Sem&) = delete;
+
+  sem_t* get() const { return sem_; }
+  const std::string& name() const { return name_; }
+  int flags() const { return flags_; }
+  bool closed() const { return closed_; }
+
+  // The handle is closed: no more calls, the mapping goes with the last owner.
+  void MarkClosed();
+
+  // The wait slice in flight, if any: does some acquire() still want what it
+  // takes? A unit it holds that nobody wants any more is posted back here and
+  // now, before JS can react to the rejection that made it unwanted.
+  void SetWanted(bool wanted);
+
+  // Posts back the units this handle still holds, if it asked for
+  // releaseOnExit; returns how many.
+  long ReleaseHeld();
+
+  // Teardown of the environment: release (if asked), then close unless a
+  // slice still waits on the mapping.
+  void Finish();
+
+  std::atomic<long> held{0};  // units taken through this handle minus units posted
+  bool inflight = false;      // a wait slice is on the threadpool
+
+  // The state of the wait slice in flight, shared with its pool thread.
+  enum SliceState : int {
+    kSliceIdle,      // none in flight
+    kSliceWanted,    // waiting, for an acquire() that wants the unit
+    kSliceUnwanted,  // waiting, but every acquire() gave up: post back what it takes
+    kSliceHolding,   // took a unit, on its way to JS
+    kSliceReturned,  // took a unit that JS then gave up: already posted back
+  };
+  std::atomic<int> slice{kSliceIdle};
+
+ private:
+  sem_t* sem_;
+  std::string name_;
+  int flags_;
+  bool closed_ = false;
+  std::shared_ptr<Registry> registry_;
+};
+
+// What a JS handle (an External) owns. Dropped without close(), it gives
+// back what the handle holds when it asked for releaseOnExit, as the process
+// would at exit.
+struct HandleData {
+  std::shared_ptr<Sem> sem;
+  ~HandleData();
+};
+
+// Posts back the units held by every releaseOnExit handle of the process
+// (every thread); returns how many.
+long ReleaseAllHeld();
+
+}  // namespace psem
+
+#endif  // POSIX_SEMAPHORE_SEM_H
