@@ -173,7 +173,7 @@ function rowsOf(results) {
     }
     const op = `fairness: ${r.fairness.length} processes, 1 ms critical section, 10 s`;
     r.fairness.forEach((f, i) =>
-      note(op, `share ${(f.share * 100).toFixed(1)} %, worst wait ${ms(f.worst)} ms`, `process ${i + 1}: ${f.count} acquisitions, p99 wait ${ms(f.p99)} ms`, '', 'measured, no target'),
+      note(op, `share ${(f.share * 100).toFixed(1)} % (${f.count}), wait p99 ${ms(f.p99)} ms, worst ${ms(f.worst)} ms`, `process ${i + 1}`, '', 'measured, no target'),
     );
   }
   return rows;

@@ -33,6 +33,11 @@ __asm__(".symver sem_init,sem_init@GLIBC_2.2.5");
 __asm__(".symver sem_destroy,sem_destroy@GLIBC_2.2.5");
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 __asm__(".symver pthread_kill,pthread_kill@GLIBC_2.2.5");
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_init,pthread_attr_init@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_destroy,pthread_attr_destroy@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.2.5");
 #endif
 
 #endif  // POSIX_SEMAPHORE_PLATFORM_H

@@ -1,9 +1,12 @@
-// The acquire() calls of one handle that wait their turn: FIFO, each with its
-// own timeout and abort signal. Shared by the POSIX and the Redis classes,
-// which differ only in how a unit is taken.
-import { AbortError } from './errors';
+// The acquire() calls that wait their turn: FIFO, each with its own timeout
+// and abort signal, and the owner (the handle) it was called on. Shared by the
+// POSIX class (one queue per semaphore and thread, across its handles: see
+// shared-wait.ts) and the Redis class (one queue per handle), which differ
+// only in how a unit is taken.
+import { AbortError } from '../errors';
 
-interface Waiter<T> {
+interface Waiter<T, O> {
+  owner: O;
   resolve: (value: T) => void;
   reject: (error: Error) => void;
   settled: boolean;
@@ -17,10 +20,10 @@ export function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
-export class WaitQueue<T> {
+export class WaitQueue<T, O = undefined> {
   // waiters[head..] wait, in order; some may have settled (timeout, abort)
   // and stay until they reach the head or are swept.
-  private waiters: Waiter<T>[] = [];
+  private waiters: Waiter<T, O>[] = [];
   private head = 0;
   private live = 0;
 
@@ -37,9 +40,9 @@ export class WaitQueue<T> {
    * or rejects with `timeoutError()` after `timeout` ms (undefined or
    * Infinity: never), or with an AbortError when `signal` aborts.
    */
-  wait(timeout: number | undefined, signal: AbortSignal | undefined, timeoutError: () => Error): Promise<T> {
+  wait(timeout: number | undefined, signal: AbortSignal | undefined, timeoutError: () => Error, owner?: O): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = { resolve, reject, settled: false, timer: undefined, signal, onAbort: undefined };
+      const waiter: Waiter<T, O> = { owner: owner as O, resolve, reject, settled: false, timer: undefined, signal, onAbort: undefined };
       if (timeout !== undefined && timeout !== Infinity) {
         waiter.timer = setTimeout(() => this.settle(waiter, timeoutError()), timeout);
       }
@@ -50,6 +53,14 @@ export class WaitQueue<T> {
       this.waiters.push(waiter);
       this.live++;
     });
+  }
+
+  /** The owner of the oldest waiter still waiting (the one grant() would serve); undefined when nobody waits. */
+  oldestOwner(): O | undefined {
+    for (let i = this.head; i < this.waiters.length; i++) {
+      if (!this.waiters[i].settled) return this.waiters[i].owner;
+    }
+    return undefined;
   }
 
   /** Resolves the oldest waiter with `value`; false when nobody waits. */
@@ -76,8 +87,15 @@ export class WaitQueue<T> {
     for (const waiter of waiters) this.settle(waiter, error());
   }
 
+  /** Rejects the waiters of `owner`, each with its own `error()`; the others keep their place. */
+  failOwnedBy(owner: O, error: () => Error): void {
+    for (const waiter of this.waiters.slice(this.head)) {
+      if (waiter.owner === owner) this.settle(waiter, error());
+    }
+  }
+
   // The oldest waiter still waiting, taken off the queue.
-  private shift(): Waiter<T> | undefined {
+  private shift(): Waiter<T, O> | undefined {
     while (this.head < this.waiters.length) {
       const waiter = this.waiters[this.head++];
       if (this.head > 1024 && this.head * 2 > this.waiters.length) {
@@ -92,7 +110,7 @@ export class WaitQueue<T> {
     return undefined;
   }
 
-  private settle(waiter: Waiter<T>, error: Error | undefined, value?: T): void {
+  private settle(waiter: Waiter<T, O>, error: Error | undefined, value?: T): void {
     if (waiter.settled) return;
     waiter.settled = true;
     this.live--;
