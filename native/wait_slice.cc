@@ -65,9 +65,11 @@ bool TakePoolThread() {
 }
 
 // Milliseconds a wait on a thread of its own waits between looks at whether
-// it is still wanted, or its environment is going: all it costs is ten
-// wake-ups a second.
-constexpr double kThreadSliceMs = 100;
+// it is still wanted, or its environment is going (a worker's terminate()
+// waits for that look). Measured: 100 such threads at 100 ms slices cost
+// 2-3 % of a core idle here, at 250 ms about 1 %. A unit taken after nobody
+// wants it is posted back at once, whatever the slice.
+constexpr double kThreadSliceMs = 250;
 
 }  // namespace
 
