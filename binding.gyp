@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/sem.cc",
+        "native/sem_file.cc",
         "native/signal_window.cc",
         "native/sync_calls.cc",
         "native/wait_slice.cc",
@@ -17,7 +18,8 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-frtti"],
       "cflags_cc!": ["-fno-rtti"],
@@ -31,7 +33,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/addon.cc", "native/sem.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
+          "sources!": ["native/addon.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
         }]
       ]
     }

@@ -4,6 +4,7 @@
 // names, defaults, argument checks and error objects to src/. The files:
 //   platform.h        what the platform offers; glibc symbol versions
 //   sem.{h,cc}        the sem_t owner, held counts, release at exit
+//   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
 //   signal_window.*   signals that may end a sync wait
 //   sync_calls.*      the hot calls bound to a handle; sync waits
@@ -24,6 +25,7 @@
 
 #include "env.h"
 #include "sem.h"
+#include "sem_file.h"
 #include "sync_calls.h"
 #include "wait_slice.h"
 #include "waits.h"
@@ -31,59 +33,67 @@
 namespace psem {
 namespace {
 
-constexpr int kCloseOnExit = 1;  // accepted from JS, no native effect
-
-// true when /dev/shm/sem.NAME exists but cannot hold a sem_t (a stray file).
-bool TooSmall(const std::string& name) {
-#ifdef __linux__
-  // open+lseek rather than stat, which glibc 2.33 gave a new symbol version.
-  std::string path = "/dev/shm/sem." + name.substr(1);
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  off_t size = lseek(fd, 0, SEEK_END);
-  close(fd);
-  return size >= 0 && size < static_cast<off_t>(sizeof(sem_t));
-#else
-  (void)name;
-  return false;
-#endif
+void CloseHandle(Handle handle) {
+  HandleData* data = handle.Data()->get();
+  if (data->sem) {
+    data->sem->MarkClosed();
+    data->sem.reset();
+  }
 }
 
-// open(name, oflag, mode, value, flags) -> [handle, tryWait, post, wait, timedWait] | errno
+// open(name, oflag, mode, value, flags)
+//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | errno
+// ownerUid/ownerGid: the owner of the semaphore's file when this call did
+// not create it exclusively, -1 when unknown. In an environment being torn
+// down (a worker terminated while it opens), returns undefined and leaves
+// nothing open.
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  napi_env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int oflag = info[1].As<Napi::Number>().Int32Value();
   mode_t mode = static_cast<mode_t>(info[2].As<Napi::Number>().Uint32Value());
   unsigned value = info[3].As<Napi::Number>().Uint32Value();
   int flags = info[4].As<Napi::Number>().Int32Value();
+  auto* instance = Napi::Env(env).GetInstanceData<Instance>();
+  if (instance == nullptr) return Napi::Value();
 
   sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
                                  : sem_open(name.c_str(), oflag);
   if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
-  if (!(oflag & O_EXCL) && TooSmall(name)) {
-    // glibc maps whatever file has the name: touching a short one is SIGBUS.
-    sem_close(sem);
-    return Napi::Number::New(env, EINVAL);
+  SemFileOwner owner;
+  if (!(oflag & O_EXCL)) {
+    int err = InspectSemFile(name, sem, &owner);
+    if (err != 0) {
+      sem_close(sem);
+      return Napi::Number::New(env, err);
+    }
   }
 
+  // From here the Sem owns the mapping: any early return closes it.
+  if ((flags & kReleaseOnExit) && instance->worker) ReleaseOnFatalSignals();
   auto data = std::make_shared<HandleData>();
-  data->sem = std::make_shared<Sem>(sem, std::move(name), flags, env.GetInstanceData<Instance>()->registry);
+  data->sem = std::make_shared<Sem>(sem, std::move(name), flags, instance->registry);
   auto ref = std::make_unique<HandleRef>(std::move(data));
-  Handle handle = Handle::New(env, ref.release(), [](Napi::Env, HandleRef* r) { delete r; });
-  Napi::Array result = Napi::Array::New(env, 5);
-  result.Set(0u, handle);
-  BindSyncCalls(env, handle, result, 1);
-  return result;
+  napi_value external, result, uid, gid;
+  auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
+  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Napi::Value();
+  ref.release();  // the External's finaliser owns it now
+  Handle handle(env, external);
+  if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
+      napi_set_element(env, result, 0, external) != napi_ok ||
+      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result, 1) ||
+      napi_create_double(env, static_cast<double>(owner.uid), &uid) != napi_ok ||
+      napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
+      napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
+    CloseHandle(handle);
+    return Napi::Value();
+  }
+  return Napi::Value(env, result);
 }
 
 // close(handle) -> 0. The mapping goes when the last wait slice lets go.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  HandleData* data = HandleOf(info);
-  if (data->sem) {
-    data->sem->MarkClosed();
-    data->sem.reset();
-  }
+  CloseHandle(info[0].As<Handle>());
   return Napi::Number::New(info.Env(), 0);
 }
 
@@ -123,13 +133,10 @@ Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
   return list;
 }
 
-// releaseHeld() -> units posted back: for a signal that will end the process.
+// releaseHeld() -> units posted back by the releaseOnExit handles of every
+// thread of the process: for a signal that will end the process.
 Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
-  long released = 0;
-  for (Sem* sem : info.Env().GetInstanceData<Instance>()->registry->open) {
-    if (!sem->closed()) released += sem->ReleaseHeld();
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(released));
+  return Napi::Number::New(info.Env(), static_cast<double>(ReleaseAllHeld()));
 }
 
 // Environment teardown (a worker that ends or is terminated, or the main
@@ -141,19 +148,25 @@ void OnEnvCleanup(void* arg) {
   }
 }
 
+// Runs when the addon loads in an environment, which may be a worker being
+// terminated: node-addon-api then swallows the failures
+// (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) and JS never sees the exports.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto instance = std::make_unique<Instance>();
   uv_loop_t* loop = nullptr;
   instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
   instance->probe = Napi::Persistent(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "probe"));
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, instance->registry.get());
-  env.SetInstanceData(instance.release());
+  Registry* registry = instance->registry.get();
+  if (napi_set_instance_data(env, instance.get(), [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); }, nullptr) != napi_ok) {
+    return exports;
+  }
+  instance.release();
+  napi_add_env_cleanup_hook(env, OnEnvCleanup, registry);
 
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
-  exports.Set("interruptedBy", Napi::Function::New(env, InterruptedBy, "interruptedBy"));
   exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
   exports.Set("waitKey", Napi::Function::New(env, WaitKey, "waitKey"));
   exports.Set("openWaiter", Napi::Function::New(env, OpenWaiter, "openWaiter"));
@@ -168,19 +181,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("O_CREAT", O_CREAT);
   constants.Set("O_EXCL", O_EXCL);
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
-  constants.Set("CLOSE_ON_EXIT", kCloseOnExit);
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
-#if defined(HAVE_SEM_TIMEDWAIT)
-  constants.Set("HAVE_TIMEDWAIT", true);
-#else
-  constants.Set("HAVE_TIMEDWAIT", false);
-#endif
   constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
-#if defined(HAVE_SEM_GETVALUE)
-  constants.Set("HAVE_GETVALUE", true);
-#else
-  constants.Set("HAVE_GETVALUE", false);
-#endif
   exports.Set("constants", constants);
   return exports;
 }

@@ -1,6 +1,12 @@
 #include "sem.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <mutex>
 
@@ -21,7 +27,71 @@ Releasers& ProcessReleasers() {
 
 void ReleaseAtProcessExit() { ReleaseAllHeld(); }
 
+// The signal handler only writes the signal number to a pipe (all it may
+// do safely); a thread of ours reads it, releases under the mutex, and
+// ends the process by the signal.
+int fatalSignalPipe[2] = {-1, -1};
+struct sigaction previousAction[32];  // what OnFatalSignal replaced, given back before the signal is raised again
+
+extern "C" void OnFatalSignal(int sig) {
+  int savedErrno = errno;
+  unsigned char byte = static_cast<unsigned char>(sig);
+  ssize_t written = write(fatalSignalPipe[1], &byte, 1);
+  (void)written;
+  errno = savedErrno;
+}
+
+void* ReleaseThenDie(void*) {
+  unsigned char sig = 0;
+  ssize_t n;
+  do n = read(fatalSignalPipe[0], &sig, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) return nullptr;
+  ReleaseAllHeld();
+  sigaction(sig, &previousAction[sig], nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  kill(getpid(), sig);
+  return nullptr;
+}
+
+bool StartReleaser() {
+  if (pipe2(fatalSignalPipe, O_CLOEXEC) != 0) return false;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  bool started = pthread_create(&thread, &attr, ReleaseThenDie, nullptr) == 0;
+  pthread_attr_destroy(&attr);
+  return started;
+}
+
 }  // namespace
+
+void ReleaseOnFatalSignals() {
+  static const bool started = StartReleaser();  // once per process
+  if (!started) return;
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction current;
+    if (sigaction(sig, nullptr, &current) != 0) continue;
+    if (current.sa_handler == OnFatalSignal) continue;
+    // Nobody listens when the action is the default, or Node's own handler
+    // that restores the terminal and dies (installed with SA_RESETHAND);
+    // a JS listener's (libuv's, SA_RESTART) must keep the process alive.
+    bool dies = (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == SIG_DFL;
+    if (!dies && (current.sa_flags & SA_RESETHAND) == 0) continue;
+    previousAction[sig] = current;
+    struct sigaction catching;
+    memset(&catching, 0, sizeof catching);
+    catching.sa_handler = OnFatalSignal;
+    catching.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigfillset(&catching.sa_mask);
+    sigaction(sig, &catching, nullptr);
+  }
+}
 
 long ReleaseAllHeld() {
   long released = 0;

@@ -76,6 +76,13 @@ struct HandleData {
 // (every thread); returns how many.
 long ReleaseAllHeld();
 
+// A worker thread's releaseOnExit handle opened. Worker threads get no
+// signal events, and a SIGINT or SIGTERM that nobody listens to ends the
+// process at once: while one of them has its default action, catch it,
+// post back what every releaseOnExit handle holds, and die by it as
+// before. A listener added later (libuv's handler) replaces this one.
+void ReleaseOnFatalSignals();
+
 }  // namespace psem
 
 #endif  // POSIX_SEMAPHORE_SEM_H

@@ -30,9 +30,7 @@ bool Stopping(napi_env env, const Instance& instance) {
 // A sync wait for `ms` milliseconds, or until a unit comes when `ms` < 0.
 // Returns 0, ETIMEDOUT, EINTR (a signal of `window`), ECANCELED (the
 // worker is being stopped) or another errno.
-int SyncWait(napi_env env, sem_t* sem, double ms, const SignalWindow& window) {
-  const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
-#ifdef HAVE_SEM_TIMEDWAIT
+int SyncWait(napi_env env, const Instance& instance, sem_t* sem, double ms, const SignalWindow& window) {
   if (instance.worker) {
     const bool forever = ms < 0;
     const struct timespec deadline = DeadlineIn(forever ? 0 : ms);
@@ -44,7 +42,6 @@ int SyncWait(napi_env env, sem_t* sem, double ms, const SignalWindow& window) {
       if (Stopping(env, instance)) return ECANCELED;
     }
   }
-#endif
   if (ms >= 0) return TimedWait(sem, ms, &window);
   // A signal caught since the handlers were swapped interrupted no futex wait.
   if (window.Caught()) return EINTR;
@@ -55,68 +52,83 @@ int SyncWait(napi_env env, sem_t* sem, double ms, const SignalWindow& window) {
   return 0;
 }
 
-int CallTryWait(napi_env, sem_t* sem, const napi_value*) { return sem_trywait(sem) == 0 ? 0 : errno; }
-int CallPost(napi_env, sem_t* sem, const napi_value*) { return sem_post(sem) == 0 ? 0 : errno; }
-int CallWait(napi_env env, sem_t* sem, const napi_value* argv) {
+// A blocking wait: only the main thread listens to signals (a worker's mask
+// is ignored: signals never end its waits). An interrupted wait returns
+// EINTR + 256 x the mask of the signals that ended it, so JS learns both in
+// one crossing.
+double BlockingWait(napi_env env, sem_t* sem, double ms, uint32_t mask) {
+  const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
+  SignalWindow window(instance.worker ? 0 : mask);
+  int err = SyncWait(env, instance, sem, ms, window);
+  uint32_t signals = window.Close();
+  return err == EINTR ? EINTR + 256.0 * signals : err;
+}
+
+double CallTryWait(napi_env, sem_t* sem, const napi_value*) { return sem_trywait(sem) == 0 ? 0 : errno; }
+double CallPost(napi_env, sem_t* sem, const napi_value*) { return sem_post(sem) == 0 ? 0 : errno; }
+double CallWait(napi_env env, sem_t* sem, const napi_value* argv) {
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
-  SignalWindow window(mask);
-  return SyncWait(env, sem, -1, window);
+  return BlockingWait(env, sem, -1, mask);
 }
-int CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
+double CallTimedWait(napi_env env, sem_t* sem, const napi_value* argv) {
   double ms = 0;
   uint32_t mask = 0;
   napi_get_value_double(env, argv[0], &ms);
   napi_get_value_uint32(env, argv[1], &mask);
-  SignalWindow window(mask);
-  return SyncWait(env, sem, ms, window);
+  return BlockingWait(env, sem, ms, mask);
 }
 
-template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
+using Call = double (*)(napi_env, sem_t*, const napi_value*);
+
+// kHeldDelta: how the call changes the units this handle holds, counted
+// only for handles that must give them back (releaseOnExit).
+template <Call kCall, int kHeldDelta>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
-  int err = sem == nullptr ? kClosed : Call(env, sem->get(), argv);
+  double err = sem == nullptr ? kClosed : kCall(env, sem->get(), argv);
   if (err == 0) {
-    sem->held += kHeldDelta;
+    if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
     return nullptr;  // undefined
   }
   napi_value result;
-  napi_create_int32(env, err, &result);
+  napi_create_double(env, err, &result);
   return result;
 }
 
 // A function bound to the handle: its data is the handle's own HandleRef,
 // and it keeps the handle (the External that owns that HandleRef) alive as a
-// property, so one finaliser per handle frees everything.
-template <int (*Call)(napi_env, sem_t*, const napi_value*), int kHeldDelta>
-Napi::Value Bind(Napi::Env env, Handle handle, const char* name) {
+// property, so one finaliser per handle frees everything. Empty on failure
+// (an environment being torn down).
+napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char* name) {
   napi_value fn;
-  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, BoundCall<Call, kHeldDelta>, handle.Data(), &fn), Napi::Value());
-  Napi::Function function(env, fn);
-  function.Set("handle", handle);
-  return function;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, handle.Data(), &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, fn, "handle", handle) != napi_ok) return nullptr;
+  return fn;
+}
+
+template <int kTaken>
+bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
+  const napi_value calls[] = {
+      Bind(env, handle, BoundCall<CallTryWait, kTaken>, "tryWait"),
+      Bind(env, handle, BoundCall<CallPost, -kTaken>, "post"),
+      Bind(env, handle, BoundCall<CallWait, kTaken>, "wait"),
+      Bind(env, handle, BoundCall<CallTimedWait, kTaken>, "timedWait"),
+  };
+  for (uint32_t i = 0; i < 4; i++) {
+    if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-Napi::Value BindSyncCalls(Napi::Env env, Handle handle, Napi::Array result, uint32_t first) {
-  result.Set(first, Bind<CallTryWait, 1>(env, handle, "tryWait"));
-  result.Set(first + 1, Bind<CallPost, -1>(env, handle, "post"));
-  result.Set(first + 2, Bind<CallWait, 1>(env, handle, "wait"));
-  result.Set(first + 3, Bind<CallTimedWait, 1>(env, handle, "timedWait"));
-  return result;
-}
-
-Napi::Value InterruptedBy(const Napi::CallbackInfo& info) {
-  uint32_t last = LastInterruption();
-  for (int sig = 1; sig < 32; sig++) {
-    if (last & (1u << sig)) return Napi::Number::New(info.Env(), sig);
-  }
-  return Napi::Number::New(info.Env(), 0);
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first) {
+  return counting ? BindAll<1>(env, handle, result, first) : BindAll<0>(env, handle, result, first);
 }
 
 }  // namespace psem

@@ -1,7 +1,8 @@
 // The hot calls, bound to one handle: raw Node-API callbacks with the
 // handle's data as their own, so a call costs no argument unwrapping and
 // success returns undefined (no number to make). Each returns an errno on
-// failure, -1 once the handle is closed.
+// failure, -1 once the handle is closed; an interrupted wait returns
+// EINTR + 256 x the mask of the signals that ended it.
 //   tryWait()  post()  wait(signalMask)  timedWait(ms, signalMask)
 // wait() is for after tryWait() found the semaphore taken.
 #ifndef POSIX_SEMAPHORE_SYNC_CALLS_H
@@ -13,11 +14,10 @@
 
 namespace psem {
 
-// [tryWait, post, wait, timedWait], each bound to `handle`.
-Napi::Value BindSyncCalls(Napi::Env env, Handle handle, Napi::Array result, uint32_t first);
-
-// interruptedBy() -> the signal number that ended the last sync wait with EINTR
-Napi::Value InterruptedBy(const Napi::CallbackInfo& info);
+// Sets result[first..first+3] to tryWait, post, wait, timedWait, each bound
+// to `handle`; `counting`: they keep the handle's held count. false when
+// the environment refuses (being torn down).
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first);
 
 }  // namespace psem
 

@@ -6,12 +6,10 @@ export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
 export type NativeWaiter = { readonly __brand: 'posix-semaphore waiter' };
 
 /**
- * The native layer: each call returns 0 or an errno (a handle or a value
- * where it says so); -1 means the handle is closed. See native/addon.cc.
- */
-/**
  * The hot calls, bound to one handle: each returns undefined on success, an
- * errno on failure, -1 once the handle is closed.
+ * errno on failure, -1 once the handle is closed. A wait that a signal of
+ * its mask interrupted returns EINTR + 256 × the mask of the signals that
+ * ended it (see {@link interruption}).
  */
 export interface BoundCalls {
   tryWait(): number | undefined;
@@ -21,15 +19,26 @@ export interface BoundCalls {
   timedWait(ms: number, signalMask: number): number | undefined;
 }
 
+/**
+ * The native layer (native/addon.cc): each call returns 0 or an errno (a
+ * handle or a value where it says so); -1 means the handle is closed.
+ */
 export interface Native {
-  /** The handle and its bound calls, or an errno. */
+  /**
+   * The handle, its bound calls and the owner (uid, gid) of the semaphore's
+   * file (-1 when unknown or created here exclusively); or an errno.
+   * undefined only in a worker being terminated.
+   */
   open(
     name: string,
     oflag: number,
     mode: number,
     value: number,
     flags: number,
-  ): [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait']] | number;
+  ):
+    | [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number]
+    | number
+    | undefined;
   close(handle: NativeHandle): number;
   unlink(name: string): number;
   /** The value, or -errno. */
@@ -59,22 +68,17 @@ export interface Native {
   closeWaiter(waiter: NativeWaiter): void;
   /** [pool threads held by waits of this process (every thread), the most they may hold, waits on threads of their own]. */
   waitThreads(): [pool: number, budget: number, dedicated: number];
-  /** The signal number that ended the last sync wait with EINTR. */
-  interruptedBy(): number;
   /** This thread's open handles, for the debug lines at exit. */
   openHandles(): Array<[name: string, held: number, flags: number]>;
-  /** Posts back the units held by this thread's releaseOnExit handles; returns how many. */
+  /** Posts back the units held by the releaseOnExit handles of every thread of the process; returns how many. */
   releaseHeld(): number;
   constants: {
     O_CREAT: number;
     O_EXCL: number;
     SEM_VALUE_MAX: number;
-    CLOSE_ON_EXIT: number;
     RELEASE_ON_EXIT: number;
-    HAVE_TIMEDWAIT: boolean;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
-    HAVE_GETVALUE: boolean;
   };
 }
 
@@ -100,6 +104,14 @@ function load(): Native {
 }
 
 export const native: Native = load();
+
+/** What a bound wait returned above this was interrupted by signals (EINTR + 256 × mask). */
+export const INTERRUPTED = 255;
+
+/** The mask of the signals that interrupted a wait, from what it returned (> INTERRUPTED). */
+export function interruption(result: number): number {
+  return Math.floor(result / 256);
+}
 export const { constants } = native;
 /**
  * Microseconds acquire() keeps trying (yielding the CPU between tries) after

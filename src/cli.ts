@@ -9,6 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { SemaphoreError } from './errors';
+import { groupName, userName } from './users';
 import { Semaphore } from './semaphore';
 import { normalizeName, TIMEOUT_MAX } from './validate';
 import { constants } from './binding';
@@ -44,7 +45,7 @@ class Failure extends Error {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Command {
   /** Positionals and options, as the help shows them. */
@@ -116,25 +117,6 @@ function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-// uid -> user name from /etc/passwd (gid -> group from /etc/group); the number if unknown.
-const idNames = new Map<string, Map<number, string>>();
-function nameOfId(file: '/etc/passwd' | '/etc/group', id: number): string {
-  let names = idNames.get(file);
-  if (names === undefined) {
-    names = new Map();
-    try {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        const fields = line.split(':');
-        if (fields.length >= 3 && !names.has(Number(fields[2]))) names.set(Number(fields[2]), fields[0]);
-      }
-    } catch {
-      // No such file (a minimal container): numbers it is.
-    }
-    idNames.set(file, names);
-  }
-  return names.get(id) ?? String(id);
-}
-
 /** The file behind a semaphore, where the platform has one (Linux: /dev/shm/sem.NAME). */
 function pathOf(name: string): string | undefined {
   return process.platform === 'linux' ? join(SHM_DIR, `sem.${name.slice(1)}`) : undefined;
@@ -154,9 +136,30 @@ function failureOf(err: unknown, name?: string): unknown {
       return new Failure(`${subject} already exists; drop --exclusive to open it as it is`);
     case 'EACCES':
       return new Failure(`permission denied for ${subject}; check its mode and owner (${PROGRAM} info ${err.semaphore ?? name})`);
+    case 'ERR_SEMAPHORE_UNTRUSTED': {
+      const owner = userName(err.owner?.uid ?? -1);
+      const self = process.geteuid?.() ?? -1;
+      return new Failure(
+        `${subject} belongs to user '${owner}' (uid ${err.owner?.uid}), not to you ('${userName(self)}', uid ${self})${self === 0 ? '' : ' or root'}, ` +
+          `so that user could post it at will; pass --trust-user ${owner} if that user is trusted`,
+      );
+    }
     default:
       return new Failure(err.message);
   }
+}
+
+/** The --trust-user and --trust-group options of the commands that open a semaphore. */
+const trustOptions = { 'trust-user': { type: 'string', multiple: true }, 'trust-group': { type: 'string', multiple: true } } as const;
+const trustHelp = [
+  '--trust-user USER  open it even if USER (a name or uid) owns it; repeatable',
+  '--trust-group GRP  open it even if group GRP (a name or gid) owns it; repeatable',
+];
+
+function trusted(values: Values): { trustedUsers: Array<string | number>; trustedGroups: Array<string | number> } {
+  const ids = (list: Values[string]): Array<string | number> =>
+    (Array.isArray(list) ? list : []).map((id) => (/^[0-9]+$/.test(id) ? Number(id) : id));
+  return { trustedUsers: ids(values['trust-user']), trustedGroups: ids(values['trust-group']) };
 }
 
 function open(name: string, options: ConstructorParameters<typeof Semaphore>[1]): Semaphore {
@@ -206,9 +209,9 @@ function describeSemaphore(name: string, stats: Stats | undefined): Description 
     value: null,
     mode: stats ? octal(stats.mode) : null,
     uid: stats ? stats.uid : null,
-    owner: stats ? nameOfId('/etc/passwd', stats.uid) : null,
+    owner: stats ? userName(stats.uid) : null,
     gid: stats ? stats.gid : null,
-    group: stats ? nameOfId('/etc/group', stats.gid) : null,
+    group: stats ? groupName(stats.gid) : null,
     size: stats ? stats.size : null,
     modified: stats ? stats.mtime.toISOString() : null,
   };
@@ -218,7 +221,8 @@ function describeSemaphore(name: string, stats: Stats | undefined): Description 
   }
   let sem: Semaphore;
   try {
-    sem = new Semaphore(name, { create: false });
+    // Reading the value is harmless whoever owns it.
+    sem = new Semaphore(name, { create: false, trustedUsers: stats ? [stats.uid] : [] });
   } catch (err) {
     if (err instanceof SemaphoreError && err.code !== 'ENOENT') {
       description.error = err.code;
@@ -321,7 +325,7 @@ function create([text]: string[], values: Values): number {
   const name = nameArg(text);
   const value = integerArg(values.value as string | undefined, '--value', 0, constants.SEM_VALUE_MAX, 1);
   const mode = modeArg(values.mode as string | undefined);
-  const sem = open(name, { create: true, exclusive: values.exclusive === true, value, mode: mode ?? 0o600 });
+  const sem = open(name, { create: true, exclusive: values.exclusive === true, value, mode: mode ?? 0o600, ...trusted(values) });
   try {
     const path = pathOf(name);
     // Like mkdir -m: the mode asked for, not the mode the umask leaves.
@@ -345,7 +349,7 @@ function statMode(path: string | undefined): number | undefined {
 function post([text]: string[], values: Values): number {
   const name = nameArg(text);
   const count = integerArg(values.count as string | undefined, '--count', 1, constants.SEM_VALUE_MAX, 1);
-  const sem = open(name, { create: false });
+  const sem = open(name, { create: false, ...trusted(values) });
   try {
     for (let posted = 0; posted < count; posted++) {
       try {
@@ -407,7 +411,7 @@ async function acquireInterruptibly(sem: Semaphore, timeout: number | undefined)
 async function wait([text]: string[], values: Values): Promise<number> {
   const name = nameArg(text);
   const timeout = timeoutArg(values.timeout as string | undefined);
-  const sem = open(name, { create: false });
+  const sem = open(name, { create: false, ...trusted(values) });
   try {
     const signal = await acquireInterruptibly(sem, timeout);
     if (signal !== undefined) return signalStatus(signal);
@@ -463,7 +467,7 @@ async function runCommand([text]: string[], values: Values, command: string[]): 
   const value = integerArg(values.value as string | undefined, '--value', 0, constants.SEM_VALUE_MAX, 1);
   if (command.length === 0) throw new UsageError('missing COMMAND: run NAME -- COMMAND [ARG...]', 'run');
   // releaseOnExit: should this process die of an uncaught error, the unit goes back.
-  const sem = open(name, { create: true, value, releaseOnExit: true });
+  const sem = open(name, { create: true, value, releaseOnExit: true, ...trusted(values) });
   try {
     const interrupted = await acquireInterruptibly(sem, timeout);
     if (interrupted !== undefined) return signalStatus(interrupted);
@@ -554,16 +558,17 @@ const COMMANDS: Record<string, Command> = {
       '--value N          its initial value (default 1)',
       '--mode MODE        octal permission bits, set exactly as given: the umask does not apply (default 0600)',
       '--exclusive        fail if it exists already',
+      ...trustHelp,
     ],
-    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, help },
+    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, ...trustOptions, help },
     positionals: 1,
     run: create,
   },
   post: {
     usage: 'post NAME [--count N]',
     summary: 'add to the value (sem_post), waking waiters; gives back a unit lost to SIGKILL',
-    optionHelp: ['--count N          post N times (default 1)'],
-    options: { count: { type: 'string' }, help },
+    optionHelp: ['--count N          post N times (default 1)', ...trustHelp],
+    options: { count: { type: 'string' }, ...trustOptions, help },
     positionals: 1,
     run: post,
   },
@@ -574,8 +579,8 @@ const COMMANDS: Record<string, Command> = {
       'Waits until the value is above 0, takes one unit and exits without giving it back: the\n' +
       'shell twin of sem_wait. `post NAME` gives it back. To hold a semaphore only while a\n' +
       'command runs, use run.',
-    optionHelp: ['--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting'],
-    options: { timeout: { type: 'string' }, help },
+    optionHelp: ['--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting', ...trustHelp],
+    options: { timeout: { type: 'string' }, ...trustOptions, help },
     positionals: 1,
     run: wait,
   },
@@ -600,8 +605,9 @@ const COMMANDS: Record<string, Command> = {
     optionHelp: [
       '--timeout MS       give up waiting after MS milliseconds (exit 124)',
       '--value N          the initial value if this call creates the semaphore (default 1)',
+      ...trustHelp,
     ],
-    options: { timeout: { type: 'string' }, value: { type: 'string' }, help },
+    options: { timeout: { type: 'string' }, value: { type: 'string' }, ...trustOptions, help },
     positionals: 1,
     run: runCommand,
   },

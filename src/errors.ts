@@ -17,6 +17,7 @@ export type SemaphoreErrorCode =
   | 'ENAMETOOLONG'
   | 'ENOSYS'
   | 'ERR_SEMAPHORE_CLOSED'
+  | 'ERR_SEMAPHORE_UNTRUSTED'
   | (string & {});
 
 // First name wins where two share a number (EAGAIN, not EWOULDBLOCK).
@@ -40,7 +41,9 @@ function explain(code: string, syscall: string | undefined, name: string | undef
   const subject = name === undefined ? 'semaphore' : `semaphore '${name}'`;
   switch (code) {
     case 'ENOENT':
-      return `${subject} does not exist; pass create: true or check the name`;
+      return syscall === 'sem_unlink'
+        ? `${subject} does not exist (already unlinked, or never created); check the name`
+        : `${subject} does not exist; pass create: true or check the name`;
     case 'EEXIST':
       return `${subject} already exists; drop exclusive: true to open it`;
     case 'EACCES':
@@ -55,7 +58,8 @@ function explain(code: string, syscall: string | undefined, name: string | undef
       return `${subject} is at its maximum value; post() would overflow it`;
     case 'EINVAL':
       return syscall === 'sem_open'
-        ? `cannot open ${subject}: invalid name or value, or its file in /dev/shm is not a semaphore`
+        ? `cannot open ${subject}: ${name === undefined ? 'its file' : `/dev/shm/sem.${name.slice(1)}`} is not a semaphore ` +
+            `(too short, or not a process-shared semaphore of this C library); remove it if nothing uses it`
         : `${subject} is not a valid semaphore`;
     case 'EMFILE':
       return `too many open files in this process; close some handles (ulimit -n)`;
@@ -79,9 +83,10 @@ function explain(code: string, syscall: string | undefined, name: string | undef
  * A failure of the system, or use of a closed handle.
  *
  * `code` is the errno name (`'ENOENT'`, `'EAGAIN'`, `'ETIMEDOUT'`, ...) or
- * `'ERR_SEMAPHORE_CLOSED'`; `errno` the positive C errno value; `syscall`
- * the call that failed (`'sem_open'`, `'sem_trywait'`, ...); `semaphore`
- * the normalised name of the semaphore.
+ * `'ERR_SEMAPHORE_CLOSED'` (use after close) or `'ERR_SEMAPHORE_UNTRUSTED'`
+ * (an existing semaphore owned by another user; see `owner`); `errno` the
+ * positive C errno value; `syscall` the call that failed (`'sem_open'`,
+ * `'sem_trywait'`, ...); `semaphore` the normalised name of the semaphore.
  *
  * @example
  * try { sem.tryWait() } catch (err) {
@@ -93,10 +98,19 @@ export class SemaphoreError extends Error {
   readonly errno: number | undefined;
   readonly syscall: string | undefined;
   readonly semaphore: string | undefined;
+  /** With `ERR_SEMAPHORE_UNTRUSTED`: who owns the semaphore's file. */
+  readonly owner?: { uid: number; gid: number };
 
   constructor(
     code: SemaphoreErrorCode,
-    options: { errno?: number; syscall?: string; semaphore?: string; message?: string; cause?: unknown } = {},
+    options: {
+      errno?: number;
+      syscall?: string;
+      semaphore?: string;
+      message?: string;
+      cause?: unknown;
+      owner?: { uid: number; gid: number };
+    } = {},
   ) {
     const { errno, syscall, semaphore } = options;
     const message = options.message ?? explain(code, syscall, semaphore);
@@ -105,6 +119,7 @@ export class SemaphoreError extends Error {
     this.errno = errno;
     this.syscall = syscall;
     this.semaphore = semaphore;
+    if (options.owner !== undefined) this.owner = options.owner;
   }
 
   override get name(): string {

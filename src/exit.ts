@@ -5,7 +5,8 @@
 // - units of releaseOnExit handles are posted back natively, after the last
 //   'exit' listener (a C atexit handler; a worker's environment teardown);
 // - SIGINT/SIGTERM listeners only once some handle asked for releaseOnExit,
-//   which post back the units and re-raise the signal if nobody else listens.
+//   which post back the units (of every thread: a worker's handles too) and
+//   re-raise the signal if nobody else listens.
 import { constants as osConstants } from 'node:os';
 import { native } from './binding';
 import { debugFromEnv, debugLog } from './debug';
@@ -37,13 +38,14 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 
 /**
- * A sync wait ended with EINTR for signal number `signum`. When the only
- * listener for it is releaseOnExit's, act on it now (the event loop that
- * would deliver it is blocked under the wait): release and die by it.
+ * A sync wait ended with EINTR for the signals in `mask` (bit n: signal n).
+ * When the only listener for one is releaseOnExit's, act on it now (the
+ * event loop that would deliver it is blocked under the wait): release and
+ * die by it.
  */
-export function signalEndedWait(signum: number): void {
+export function signalEndedWait(mask: number): void {
   if (!signalsListening) return;
-  const signal = SIGNALS.find((s) => osConstants.signals[s] === signum);
+  const signal = SIGNALS.find((s) => (mask & (1 << osConstants.signals[s])) !== 0);
   if (signal !== undefined && process.listenerCount(signal) === 1) onSignal(signal);
 }
 

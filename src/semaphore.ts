@@ -1,11 +1,12 @@
 import { constants as osConstants } from 'node:os';
 import { anyWaiting, cancelAcquires, queueAcquire, WaitingHandle, waiting } from './async/shared-wait';
 import { abortError } from './async/wait-queue';
-import { BoundCalls, constants, native, NativeHandle, SPIN_US } from './binding';
+import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SPIN_US } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
 import type { SharedSemaphore } from './lock';
+import { untrustedOwner } from './owner';
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
 
 const EAGAIN = errnoOf('EAGAIN');
@@ -14,6 +15,8 @@ const EINTR = errnoOf('EINTR');
 const ENOENT = errnoOf('ENOENT');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const CLOSED = -1; // what the native layer returns for a closed handle
+/** The syscall behind timed waits, for error messages: sem_clockwait where glibc has it. */
+const TIMED_WAIT = constants.MONOTONIC_WAITS ? 'sem_clockwait' : 'sem_timedwait';
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 const resolved: Promise<void> = Promise.resolve();
@@ -32,10 +35,25 @@ export interface SemaphoreOptions {
   retryOnEintr?: boolean;
   /** One line per operation on stderr, prefixed "[posix-semaphore]". Also NODE_DEBUG=posix-semaphore. Default false. */
   debug?: boolean;
-  /** Close this handle when the process (or worker thread) exits. Default true. */
+  /**
+   * Accepted for compatibility with 0.0.x. The kernel closes every semaphore
+   * of a process that ends, so this changes nothing at exit; with `debug`,
+   * the handles still open at exit are logged. Default true.
+   */
   closeOnExit?: boolean;
   /** On exit, SIGINT or SIGTERM, post back the units this handle still holds. Default false. */
   releaseOnExit?: boolean;
+  /**
+   * Users (uids or names) besides this process's effective user and root
+   * whose existing semaphores may be opened. /dev/shm is shared by every
+   * user: a semaphore created first by another user, with mode 0666, could
+   * be posted by that user at will. Without a match, opening it throws
+   * `ERR_SEMAPHORE_UNTRUSTED`. Linux only (elsewhere the owner is unknown).
+   * @example new Semaphore('jobs', { trustedUsers: ['deploy', 1001] })
+   */
+  trustedUsers?: Array<number | string>;
+  /** Groups (gids or names) whose members' semaphores may be opened; see `trustedUsers`. */
+  trustedGroups?: Array<number | string>;
 }
 
 /** Options of `acquire()` and `withLock()`. */
@@ -97,10 +115,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     const opts = resolveOptions(options);
     this.retryOnEintr = opts.retryOnEintr;
     this.debug = opts.debug || debugFromEnv;
-    const flags =
-      (opts.closeOnExit ? constants.CLOSE_ON_EXIT : 0) |
-      (opts.releaseOnExit ? constants.RELEASE_ON_EXIT : 0) |
-      (this.debug ? DEBUG_FLAG : 0);
+    const flags = (opts.releaseOnExit ? constants.RELEASE_ON_EXIT : 0) | (this.debug ? DEBUG_FLAG : 0);
 
     const { O_CREAT, O_EXCL } = constants;
     let result: ReturnType<typeof native.open>;
@@ -121,11 +136,19 @@ export class Semaphore implements SharedSemaphore, Disposable {
         if (result !== ENOENT || attempt === 16) break;
       }
     }
+    if (result === undefined) throw SemaphoreError.closed(this.name, 'sem_open'); // a worker being terminated
     if (typeof result === 'number') {
       if (this.debug) debugLog(this.name, `sem_open failed: errno ${result}`);
       throw SemaphoreError.fromErrno(result, 'sem_open', this.name);
     }
-    [this.handle, this.nativeTryWait, this.nativePost, this.nativeWait, this.nativeTimedWait] = result;
+    let ownerUid: number, ownerGid: number;
+    [this.handle, this.nativeTryWait, this.nativePost, this.nativeWait, this.nativeTimedWait, ownerUid, ownerGid] = result;
+    const untrusted = created ? undefined : untrustedOwner(this.name, ownerUid, ownerGid, opts.trust);
+    if (untrusted !== undefined) {
+      native.close(this.handle);
+      if (this.debug) debugLog(this.name, `sem_open: refused, owned by uid ${ownerUid}`);
+      throw untrusted;
+    }
     this.created = created;
     if (opts.closeOnExit || opts.releaseOnExit) listenForExit(opts.releaseOnExit);
     if (this.debug) debugLog(this.name, `${created ? 'created' : 'opened'}${created ? ` with value ${opts.value}` : ''}`);
@@ -156,10 +179,8 @@ export class Semaphore implements SharedSemaphore, Disposable {
   wait(): void {
     let err = this.nativeTryWait();
     if (err === EAGAIN) {
-      for (;;) {
-        err = this.nativeWait(interruptingSignals());
-        if (err !== EINTR || !this.interrupted()) break;
-      }
+      do err = this.nativeWait(interruptingSignals());
+      while (err !== undefined && err > INTERRUPTED && this.interrupted(err));
     }
     if (this.debug) this.log('sem_wait', err);
     if (err !== undefined) throw this.failure(err, 'sem_wait');
@@ -184,12 +205,10 @@ export class Semaphore implements SharedSemaphore, Disposable {
     validateTimeout(ms, 'ms');
     const deadline = performance.now() + ms;
     let err: number | undefined;
-    for (;;) {
-      err = this.nativeTimedWait(Math.max(0, deadline - performance.now()), interruptingSignals());
-      if (err !== EINTR || !this.interrupted()) break;
-    }
-    if (this.debug) this.log(`sem_timedwait(${ms})`, err);
-    if (err !== undefined) throw this.failure(err, 'sem_timedwait');
+    do err = this.nativeTimedWait(Math.max(0, deadline - performance.now()), interruptingSignals());
+    while (err !== undefined && err > INTERRUPTED && this.interrupted(err));
+    if (this.debug) this.log(`${TIMED_WAIT}(${ms})`, err);
+    if (err !== undefined) throw this.failure(err, TIMED_WAIT);
   }
 
   /**
@@ -319,10 +338,10 @@ export class Semaphore implements SharedSemaphore, Disposable {
     this.close();
   }
 
-  // A sync wait ended with EINTR: a signal the program listens to arrived.
-  // Returns true to wait again (retryOnEintr), false to throw EINTR.
-  private interrupted(): boolean {
-    signalEndedWait(native.interruptedBy()); // releaseOnExit's own signal: does not return
+  // A sync wait returned `result` > INTERRUPTED: signals the program listens
+  // to ended it. Returns true to wait again (retryOnEintr), false to throw EINTR.
+  private interrupted(result: number): boolean {
+    signalEndedWait(interruption(result)); // releaseOnExit's own signal: does not return
     return this.retryOnEintr;
   }
 
@@ -342,6 +361,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   }
 
   private failure(err: number, syscall: string): SemaphoreError {
+    if (err > INTERRUPTED) err = EINTR;
     return err === CLOSED ? SemaphoreError.closed(this.name, syscall) : SemaphoreError.fromErrno(err, syscall, this.name);
   }
 

@@ -1,5 +1,6 @@
 import { constants } from './binding';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import type { Trust } from './owner';
 
 /** Longest name, in UTF-8 bytes after the leading '/': /dev/shm/sem.NAME must fit NAME_MAX (255). */
 export const NAME_MAX_BYTES = 251;
@@ -71,6 +72,23 @@ export interface ResolvedOptions {
   debug: boolean;
   closeOnExit: boolean;
   releaseOnExit: boolean;
+  trust: Trust;
+}
+
+/** A list of user or group ids (integers >= 0) or names (non-empty strings). */
+function validateIds(value: unknown, argument: string): Array<number | string> {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidArgType(argument, 'an array of ids or names', value);
+  value.forEach((id, i) => {
+    if (typeof id === 'string') {
+      if (id.length === 0 || id.includes(':') || id.includes('\n')) throw invalidArgValue(`${argument}[${i}]`, id, 'must be a user or group name');
+    } else if (typeof id === 'number') {
+      validateInteger(id, `${argument}[${i}]`, 0, 2 ** 32 - 2);
+    } else {
+      throw invalidArgType(`${argument}[${i}]`, 'of type number or string', id);
+    }
+  });
+  return value.slice();
 }
 
 /** Defaults and checks for the constructor's options; throws before any syscall. */
@@ -90,5 +108,6 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     debug: validateBoolean(o.debug, 'options.debug') ?? false,
     closeOnExit: validateBoolean(o.closeOnExit, 'options.closeOnExit') ?? true,
     releaseOnExit: validateBoolean(o.releaseOnExit, 'options.releaseOnExit') ?? false,
+    trust: { users: validateIds(o.trustedUsers, 'options.trustedUsers'), groups: validateIds(o.trustedGroups, 'options.trustedGroups') },
   };
 }
