@@ -185,9 +185,13 @@ function comparison(now, today) {
   const before = new Map(rowsOf(today).map((row) => [key(row), row]));
   const rows = [];
   const seen = new Set();
+  let previous;
   for (const row of rowsOf(now)) {
-    if (seen.has(key(row))) continue; // a peer row repeats ours: one line per figure
+    if (seen.has(key(row))) continue;
     seen.add(key(row));
+    const repeat = previous && previous[0] === row[0] && previous[1] === row[1]; // the same figure beside another peer
+    previous = row;
+    if (repeat) continue;
     const old = before.get(key(row));
     rows.push([row[0], row[2], old ? old[1] : 'n/a', row[1], old ? old[5] : '', row[5]]);
   }
