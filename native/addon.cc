@@ -183,6 +183,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
   constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
+  constants.Set("TIMED_WAIT", TimedWaitCall());
   exports.Set("constants", constants);
   return exports;
 }

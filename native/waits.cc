@@ -40,6 +40,14 @@ const clockid_t kWaitClock = clockWait != nullptr ? CLOCK_MONOTONIC : CLOCK_REAL
 const clockid_t kWaitClock = CLOCK_MONOTONIC;  // the polling below measures on it
 #endif
 
+const char* TimedWaitCall() {
+#ifdef HAVE_SEM_TIMEDWAIT
+  return clockWait != nullptr ? "sem_clockwait" : "sem_timedwait";
+#else
+  return "sem_trywait";
+#endif
+}
+
 struct timespec DeadlineIn(double ms) {
   struct timespec deadline;
   clock_gettime(kWaitClock, &deadline);

@@ -15,6 +15,10 @@ class SignalWindow;
 // (glibc >= 2.30) or the macOS polling, else CLOCK_REALTIME (sem_timedwait).
 extern const clockid_t kWaitClock;
 
+// The call behind timed waits: "sem_clockwait", "sem_timedwait", or
+// "sem_trywait" where there is no timed wait and it is polled (macOS).
+const char* TimedWaitCall();
+
 // `ms` milliseconds from now on kWaitClock.
 struct timespec DeadlineIn(double ms);
 bool Reached(const struct timespec& now, const struct timespec& deadline);

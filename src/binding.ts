@@ -79,6 +79,8 @@ export interface Native {
     RELEASE_ON_EXIT: number;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
+    /** The call behind timed waits: sem_clockwait, sem_timedwait, or sem_trywait polled (no timed wait: macOS). */
+    TIMED_WAIT: 'sem_clockwait' | 'sem_timedwait' | 'sem_trywait';
   };
 }
 

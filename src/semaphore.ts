@@ -16,7 +16,7 @@ const ENOENT = errnoOf('ENOENT');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const CLOSED = -1; // what the native layer returns for a closed handle
 /** The syscall behind timed waits, for error messages: sem_clockwait where glibc has it. */
-const TIMED_WAIT = constants.MONOTONIC_WAITS ? 'sem_clockwait' : 'sem_timedwait';
+const TIMED_WAIT = constants.TIMED_WAIT;
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 const resolved: Promise<void> = Promise.resolve();

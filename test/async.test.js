@@ -132,11 +132,13 @@ describe('Promise API', () => {
     expect(sem.value).to.equal(0);
   });
 
-  it('abort during the wait rejects with an AbortError (ABORT_ERR, cause = reason) and holds no unit', async () => {
-    const sem = open(uniqueName(), { value: 0 });
+  it('abort during the wait rejects with an AbortError (ABORT_ERR, cause = reason) and holds no unit, even one posted while its wait slice is still in flight', async () => {
+    const name = uniqueName();
+    const sem = open(name, { value: 0 });
+    const other = open(name);
     const controller = new AbortController();
     const waiting = sem.acquire({ signal: controller.signal });
-    await sleep(30);
+    await sleep(30); // its wait slice (100 ms) is on the threadpool now
     const reason = new Error('shutting down');
     controller.abort(reason);
     let error;
@@ -148,8 +150,22 @@ describe('Promise API', () => {
     expect(error.name).to.equal('AbortError');
     expect(error.code).to.equal('ABORT_ERR');
     expect(error.cause).to.equal(reason);
+    // The slice still waits: a unit posted now must not stay with it. This
+    // thread blocks in a sync wait, so only the slice itself can give it
+    // back; an aborted slice that kept it would leave the wait to time out.
+    other.post();
+    const start = Date.now();
+    let taken;
+    try {
+      other.timedWait(1000);
+      taken = 'acquired';
+    } catch (err) {
+      taken = err.code;
+    }
+    expect(taken, 'a sync wait for the unit posted while the aborted slice was in flight').to.equal('acquired');
+    expect(Date.now() - start).to.be.below(500);
+    other.post();
     await sleep(150); // let the slice in flight come back
-    sem.post();
     expect(sem.value).to.equal(1);
   });
 

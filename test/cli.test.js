@@ -5,7 +5,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, FIXTURES } = require('./helpers');
+const { Semaphore, uniqueName, unlinkAll, exists, mappings, run, runToEnd, FIXTURES } = require('./helpers');
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
 const CHILD = path.join(FIXTURES, 'cli-child.js');
@@ -328,7 +328,9 @@ describe('posix-semaphore command line', function () {
     it('exits 128+N without running the command when a signal ends its wait', async function () {
       const name = make(uniqueName('run-wait-signal'), 0);
       const waiting = run(CLI, ['run', name, '--', process.execPath, CHILD, 'exit', '0']);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Opened (its listeners come in the same tick), then a little more for a loaded machine.
+      while (mappings(name, waiting.pid) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       waiting.kill('SIGTERM');
       const result = await waiting.done;
       expect(result.code).to.equal(143);

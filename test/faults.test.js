@@ -435,11 +435,12 @@ describe('faults', function () {
       const sem = new Semaphore(uniqueName('sigchld-wait'), { value: 0 });
       try {
         const child = run('fault-signal-during-timedwait.js', [sem.name, 'wait']);
+        await child.line(/^waiting$/);
         await sleep(600); // the grandchild ends after 100 ms
         sem.post();
         const { code, stdout, stderr } = await within(child, 5000);
         expect(code, stderr).to.equal(0);
-        const { outcome, ms } = JSON.parse(stdout);
+        const { outcome, ms } = JSON.parse(stdout.split('\n')[1]);
         expect(outcome).to.equal('acquired');
         expect(ms).to.be.at.least(300);
       } finally {
@@ -453,7 +454,7 @@ describe('faults', function () {
       try {
         const { code, stdout, stderr } = await runToEnd('fault-signal-during-timedwait.js', [sem.name, 'timedWait', '800']);
         expect(code, stderr).to.equal(0);
-        const { outcome, ms } = JSON.parse(stdout);
+        const { outcome, ms } = JSON.parse(stdout.split('\n')[1]);
         expect(outcome).to.equal('ETIMEDOUT');
         expect(ms).to.be.at.least(790);
       } finally {
@@ -463,28 +464,91 @@ describe('faults', function () {
   });
 
   describe('one name, created and unlinked concurrently', () => {
-    it('new Semaphore(name) while another process unlinks the name in a loop: never ENOENT, never a crash', async () => {
+    // new Semaphore(name) creates exclusively first, opens when that fails
+    // EEXIST, and tries again when the open then fails ENOENT (the name went
+    // in between). Observed at the native boundary: each open() call and
+    // its errno, in this process.
+    const { native } = require('../dist/binding');
+    const { EEXIST, ENOENT } = require('node:os').constants.errno;
+
+    /** Calls `fn` with native.open wrapped: `onResult(args, result)` sees each call; `retries()` counts EEXIST-then-ENOENT pairs. */
+    function watchingOpens(fn, onResult = () => {}) {
+      const open = native.open;
+      let lastExistedOnCreate = false;
+      let retries = 0;
+      native.open = (...args) => {
+        const result = open(...args);
+        const exclusive = (args[1] & native.constants.O_EXCL) !== 0;
+        if (!exclusive && lastExistedOnCreate && result === ENOENT) retries++;
+        lastExistedOnCreate = exclusive && result === EEXIST;
+        onResult(args, result);
+        return result;
+      };
+      const restore = () => {
+        native.open = open;
+      };
+      return Promise.resolve()
+        .then(() => fn(() => retries))
+        .finally(restore);
+    }
+
+    it('the name vanishes between the exclusive create (EEXIST) and the open (ENOENT): new Semaphore() tries again and creates it', async () => {
+      const name = uniqueName('vanishing');
+      new Semaphore(name, { value: 1 }).close();
+      await watchingOpens(
+        (retries) => {
+          const sem = new Semaphore(name, { value: 3 });
+          try {
+            expect(retries(), 'EEXIST then ENOENT').to.equal(1);
+            expect(sem.created, 'the second exclusive create made it').to.equal(true);
+            expect(sem.value).to.equal(3);
+          } finally {
+            sem.close();
+          }
+        },
+        // Another process unlinking at that very moment, made certain.
+        (args, result) => {
+          if (result === EEXIST && args[0] === name) Semaphore.unlink(name);
+        },
+      );
+    });
+
+    it('new Semaphore(name) while another process creates and unlinks the name in a loop: every open succeeds, some only by trying again (EEXIST then ENOENT), never a crash', async () => {
       const name = uniqueName('churn');
       const script = `const S = require(${JSON.stringify(path.join(__dirname, '..'))});
-        const end = Date.now() + 1500; let n = 0;
-        while (Date.now() < end) { try { S.unlink(${JSON.stringify(name)}); n++; } catch (e) { if (e.code !== 'ENOENT') throw e; } }
+        const end = Date.now() + 4000; let n = 0;
+        while (Date.now() < end) {
+          try { new S(${JSON.stringify(name)}, { value: 1 }).close(); } catch (e) { if (e.code !== 'ENOENT') throw e; }
+          try { S.unlink(${JSON.stringify(name)}); n++; } catch (e) { if (e.code !== 'ENOENT') throw e; }
+        }
         console.log('unlinked ' + n);`;
-      const unlinker = runCode(script);
-      const end = Date.now() + 1200;
+      const churner = runCode(script);
       let opened = 0;
       let created = 0;
-      while (Date.now() < end) {
-        const sem = new Semaphore(name, { value: 1 });
-        if (sem.created) created++;
-        opened++;
-        sem.close();
-        if (opened % 200 === 0) await new Promise((r) => setImmediate(r));
-      }
-      const { code, stdout, stderr } = await unlinker.done;
-      expect(code, stderr).to.equal(0);
-      expect(Number(/unlinked (\d+)/.exec(stdout)[1])).to.be.above(0);
+      let retried = 0;
+      const failures = [];
+      await watchingOpens(async (retries) => {
+        // Until the race was seen often enough to matter, for at most 3 s.
+        const end = Date.now() + 3000;
+        while (Date.now() < end && retries() < 10) {
+          try {
+            const sem = new Semaphore(name, { value: 1 });
+            if (sem.created) created++;
+            opened++;
+            sem.close();
+          } catch (err) {
+            failures.push(err.code);
+          }
+          if (opened % 200 === 0) await new Promise((r) => setImmediate(r));
+        }
+        retried = retries();
+      });
+      churner.kill('SIGKILL');
+      await churner.done;
+      expect(failures, `${failures.length} of ${opened + failures.length} opens failed`).to.deep.equal([]);
       expect(opened).to.be.above(100);
       expect(created).to.be.above(0);
+      expect(retried, `opens that found the name, then lost it, and tried again (of ${opened})`).to.be.above(0);
     });
   });
 });

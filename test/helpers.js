@@ -1,9 +1,11 @@
 'use strict';
 // Shared by every test file: unique semaphore names, cleanup, and real
 // child processes (spawned node scripts from test/fixtures/).
-const { spawn } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { promisify } = require('node:util');
 
 const Semaphore = require('..');
 
@@ -59,7 +61,8 @@ const FIXTURES = path.join(__dirname, 'fixtures');
  * Spawns `node fixtures/<script> ...args` and returns the child, with
  * `child.done`: a promise of { code, signal, stdout, stderr }, and
  * `child.line(re)`: a promise of the first stdout line matching re.
- * options: nodeArgs, env, cwd, and cpu (run it pinned there, with taskset).
+ * options: nodeArgs, env, cwd, cpu (run it pinned there, with taskset), and
+ * detached (its own process group, for a signal to the whole group: -pid).
  */
 function run(script, args = [], options = {}) {
   const file = path.isAbsolute(script) ? script : path.join(FIXTURES, script);
@@ -69,6 +72,7 @@ function run(script, args = [], options = {}) {
     cwd: options.cwd || path.join(__dirname, '..'),
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached === true,
   });
   let stdout = '';
   let stderr = '';
@@ -120,4 +124,126 @@ async function failure(action) {
   throw new Error('expected a failure, got success');
 }
 
-module.exports = { Semaphore, uniqueName, unlinkAll, leftovers, exists, mappings, run, runToEnd, failure, FIXTURES };
+/**
+ * Resolves with the child's result ({ code, signal, stdout, stderr }), or
+ * after `ms` calls `onTimeout(child)` (default: SIGKILL it), waits for it to
+ * end and resolves with that result plus `hung: true`.
+ */
+async function within(child, ms, onTimeout = (c) => c.kill('SIGKILL')) {
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms, 'hung');
+  });
+  const first = await Promise.race([child.done, late]);
+  clearTimeout(timer);
+  if (first !== 'hung') return first;
+  onTimeout(child);
+  return { ...(await child.done), hung: true };
+}
+
+/** The first stdout line of `child` matching `re`, or undefined when none comes within `ms` (or the child ends first). */
+function lineWithin(child, re, ms) {
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  return Promise.race([child.line(re).catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * CPU load for race tests: `count` busy-looping node processes (at least as
+ * many as the cores the test wants crowded). `stop()` kills each by its PID
+ * and resolves once they are gone. Always stop it in a finally/after hook.
+ */
+function cpuLoad(count = 2) {
+  const hogs = [];
+  for (let i = 0; i < count; i++) {
+    hogs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  }
+  const gone = hogs.map((hog) => new Promise((resolve) => (hog.exitCode !== null || hog.signalCode !== null ? resolve() : hog.once('exit', resolve))));
+  return {
+    pids: hogs.map((hog) => hog.pid),
+    async stop() {
+      for (const hog of hogs) if (hog.exitCode === null && hog.signalCode === null) hog.kill('SIGKILL');
+      await Promise.all(gone);
+    },
+  };
+}
+
+// The futex syscall's number, for blockedInFutex().
+const FUTEX = { x64: 202, arm64: 98, ia32: 240, arm: 240, riscv64: 98, ppc64: 221, s390x: 238 }[process.arch];
+
+/**
+ * Resolves true once thread `tid` of process `pid` (the main thread by
+ * default) sleeps in a futex wait (where sem_wait blocks), seen twice in a
+ * row; false after `ms` without it. For sending a signal only once a sync
+ * wait really blocks, rather than after a guessed sleep.
+ */
+async function blockedInFutex(pid, ms = 3000, tid = pid) {
+  const end = Date.now() + ms;
+  let seen = 0;
+  while (Date.now() < end) {
+    let state;
+    let syscall;
+    try {
+      state = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+      syscall = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0]);
+    } catch {
+      return false; // gone
+    }
+    seen = state === 'S' && syscall === FUTEX ? seen + 1 : 0;
+    if (seen >= 2) return true;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return false;
+}
+
+/**
+ * Builds the addon with `defines` (e.g. ['POSIX_SEMAPHORE_NO_CLOCKWAIT']) in
+ * a temporary copy of the package (its native/, dist/, package.json and
+ * binding.gyp; node_modules linked) and returns the copy's directory, which
+ * `require(dir)` loads like the package. Remove it with removeCopy(dir).
+ * The copy is readable by every user (0755), for tests that run as another.
+ */
+async function buildVariant(defines, label = 'variant') {
+  const root = path.join(__dirname, '..');
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), `posix-semaphore-${label}-`));
+  fs.chmodSync(copy, 0o755);
+  for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(copy, f));
+  for (const d of ['native', 'dist']) fs.cpSync(path.join(root, d), path.join(copy, d), { recursive: true });
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  const args = [path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn'];
+  // Node's own headers when they are installed next to it: no download.
+  const nodedir = path.resolve(process.execPath, '..', '..');
+  if (fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
+  await promisify(execFile)(process.execPath, args, {
+    cwd: copy,
+    env: { ...process.env, CXXFLAGS: defines.map((d) => `-D${d}`).join(' ') },
+    maxBuffer: 16 << 20,
+  });
+  return copy;
+}
+
+/** Removes a directory made by buildVariant() (or any temporary copy). */
+function removeCopy(dir) {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+module.exports = {
+  Semaphore,
+  uniqueName,
+  unlinkAll,
+  leftovers,
+  exists,
+  mappings,
+  run,
+  runToEnd,
+  failure,
+  within,
+  lineWithin,
+  cpuLoad,
+  blockedInFutex,
+  buildVariant,
+  removeCopy,
+  FIXTURES,
+};

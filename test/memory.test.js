@@ -53,7 +53,10 @@ describe('memory', function () {
   it('1,000,000 acquire()/release() cycles: RSS, heap, mappings and fds flat', async () => {
     const result = await cycles('acquire');
     expect(result.cycles).to.equal(1_000_000);
-    expectFlat(result, { rss: 4 * MB }); // a leak of 8 bytes a cycle would show
+    // A leak of 8 bytes a cycle would show: growth is measured over the
+    // second half, 500,000 cycles × 8 B = 3.8 MB, above the 2 MB allowed
+    // (measured: under 0.2 MB). With 4 MB allowed it would have passed.
+    expectFlat(result, { rss: 2 * MB });
   });
 
   it('100,000 open/close cycles: RSS, heap, mappings and fds flat', async () => {

@@ -3,48 +3,29 @@
 // RHEL 8, where the prebuild loads too): sem_timedwait on the wall clock.
 // The addon is built here with POSIX_SEMAPHORE_NO_CLOCKWAIT, in a copy of
 // the package, and its timed, async and sliced waits are run.
-const { execFile } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { promisify } = require('node:util');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('./helpers');
-
-const ROOT = path.join(__dirname, '..');
+const { Semaphore, uniqueName, unlinkAll, runToEnd, buildVariant, removeCopy } = require('./helpers');
 
 describe('timed waits without sem_clockwait (wall clock, glibc < 2.30)', function () {
   this.timeout(180_000);
   let copy;
 
   before(async function () {
-    copy = fs.mkdtempSync(path.join(os.tmpdir(), 'posix-semaphore-wall-clock-'));
-    for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(ROOT, f), path.join(copy, f));
-    for (const d of ['native', 'dist']) fs.cpSync(path.join(ROOT, d), path.join(copy, d), { recursive: true });
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-    const args = [path.join(ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn'];
-    // Node's own headers when they are installed next to it: no download.
-    const nodedir = path.resolve(process.execPath, '..', '..');
-    if (fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
-    await promisify(execFile)(process.execPath, args, {
-      cwd: copy,
-      env: { ...process.env, CXXFLAGS: '-DPOSIX_SEMAPHORE_NO_CLOCKWAIT' },
-      maxBuffer: 16 << 20,
-    });
+    copy = await buildVariant(['POSIX_SEMAPHORE_NO_CLOCKWAIT'], 'wall-clock');
   });
 
   after(() => {
     unlinkAll();
-    if (copy) fs.rmSync(copy, { recursive: true, force: true });
+    removeCopy(copy);
   });
 
   it('timedWait, acquire with and without a timeout, and a worker terminated in wait() all behave as with sem_clockwait', async () => {
     const sem = new Semaphore(uniqueName('wall-clock'), { value: 0 });
     try {
       expect(require('../dist/binding').native.constants.MONOTONIC_WAITS, 'this build').to.equal(true);
-      const { code, stdout, stderr } = await runToEnd('wall-clock-waits.js', [copy, sem.name]);
+      const { code, stdout, stderr } = await runToEnd('variant-waits.js', [copy, sem.name]);
       expect(code, stderr).to.equal(0);
-      const r = JSON.parse(stdout);
+      const r = JSON.parse(stdout.trim().split('\n').pop());
       expect(r.monotonic, 'the copy measures on the wall clock').to.equal(false);
       expect(r.timedWaitTimeout.result).to.equal('ETIMEDOUT');
       expect(r.timedWaitTimeout.ms).to.be.within(140, 1000);
