@@ -16,3 +16,4 @@ export type AcquireOptions = Semaphore.AcquireOptions;
 export type SemaphoreErrorCode = Semaphore.SemaphoreErrorCode;
 export type SharedSemaphore = Semaphore.SharedSemaphore;
 export type SharedAcquireOptions = Semaphore.SharedAcquireOptions;
+export type AwaitOnly<T> = Semaphore.AwaitOnly<T>;

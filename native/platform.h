@@ -38,6 +38,22 @@ __asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
 __asm__(".symver pthread_attr_init,pthread_attr_init@GLIBC_2.2.5");
 __asm__(".symver pthread_attr_destroy,pthread_attr_destroy@GLIBC_2.2.5");
 __asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+// aarch64's first glibc is 2.17 (the linux-arm64 prebuild, cross-compiled).
+__asm__(".symver sem_open,sem_open@GLIBC_2.17");
+__asm__(".symver sem_close,sem_close@GLIBC_2.17");
+__asm__(".symver sem_unlink,sem_unlink@GLIBC_2.17");
+__asm__(".symver sem_wait,sem_wait@GLIBC_2.17");
+__asm__(".symver sem_trywait,sem_trywait@GLIBC_2.17");
+__asm__(".symver sem_timedwait,sem_timedwait@GLIBC_2.17");
+__asm__(".symver sem_post,sem_post@GLIBC_2.17");
+__asm__(".symver sem_getvalue,sem_getvalue@GLIBC_2.17");
+__asm__(".symver sem_init,sem_init@GLIBC_2.17");
+__asm__(".symver sem_destroy,sem_destroy@GLIBC_2.17");
+__asm__(".symver dlsym,dlsym@GLIBC_2.17");
+__asm__(".symver pthread_kill,pthread_kill@GLIBC_2.17");
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.17");
 #endif
 
 #endif  // POSIX_SEMAPHORE_PLATFORM_H

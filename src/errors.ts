@@ -1,6 +1,10 @@
 import { constants as osConstants } from 'node:os';
 
-/** Error codes a {@link SemaphoreError} may carry besides the errno names. */
+/**
+ * The codes a {@link SemaphoreError} carries: errno names from the system
+ * calls, `ERR_SEMAPHORE_CLOSED`, and the Redis ones (posix-semaphore/redis).
+ * Any other errno name may still come from the system, hence `string`.
+ */
 export type SemaphoreErrorCode =
   | 'EAGAIN'
   | 'ETIMEDOUT'
@@ -17,7 +21,14 @@ export type SemaphoreErrorCode =
   | 'ENAMETOOLONG'
   | 'ENOSYS'
   | 'ERR_SEMAPHORE_CLOSED'
+  /** An existing semaphore owned by a user this process does not trust (`owner` says who). */
   | 'ERR_SEMAPHORE_UNTRUSTED'
+  /** posix-semaphore/redis: Redis failed or cannot be reached (`cause` has the client's error). */
+  | 'ERR_SEMAPHORE_REDIS'
+  /** posix-semaphore/redis: release() by an instance that holds no unit. */
+  | 'ERR_SEMAPHORE_NOT_HELD'
+  /** posix-semaphore/redis: a held unit's lease was lost (the 'lost' event, release()). */
+  | 'ERR_SEMAPHORE_LEASE_LOST'
   | (string & {});
 
 // First name wins where two share a number (EAGAIN, not EWOULDBLOCK).

@@ -7,7 +7,16 @@ import * as semaphore from './semaphore';
 
 /** {@inheritDoc semaphore.Semaphore} */
 class Semaphore extends semaphore.Semaphore {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+interface Semaphore {
+  /** {@inheritDoc semaphore.Semaphore.tryAcquire} */
+  tryAcquire(): boolean;
+  // What lets this class be a SharedSemaphore, whose tryAcquire() can only
+  // be awaited (src/lock.ts); calls on this class take the signature above.
+  tryAcquire(): lock.AwaitOnly<boolean>;
+}
 const SemaphoreClass = Semaphore;
+type SemaphoreInstance = Semaphore;
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 namespace Semaphore {
@@ -15,11 +24,13 @@ namespace Semaphore {
   export type AcquireOptions = semaphore.AcquireOptions;
   export type SemaphoreErrorCode = errors.SemaphoreErrorCode;
   /** What this class and `RedisSemaphore` (posix-semaphore/redis) have in common. */
-  export type SharedSemaphore = lock.SharedSemaphore;
+  export type SharedSemaphore = lock.Shared;
   export type SharedAcquireOptions = lock.SharedAcquireOptions;
+  /** What `SharedSemaphore.tryAcquire()` returns: a boolean or a Promise of one, to be awaited. */
+  export type AwaitOnly<T> = lock.AwaitOnly<T>;
   /** The class itself, for `const { Semaphore } = require('posix-semaphore')`. */
   export const Semaphore = SemaphoreClass;
-  export type Semaphore = semaphore.Semaphore;
+  export type Semaphore = SemaphoreInstance;
   export const SemaphoreError = errors.SemaphoreError;
   export type SemaphoreError = errors.SemaphoreError;
   export const AbortError = errors.AbortError;

@@ -1,11 +1,9 @@
 'use strict';
 // Shared by every test file: unique semaphore names, cleanup, and real
 // child processes (spawned node scripts from test/fixtures/).
-const { execFile, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { promisify } = require('node:util');
 
 const Semaphore = require('..');
 
@@ -188,8 +186,11 @@ async function blockedInFutex(pid, ms = 3000, tid = pid) {
     try {
       state = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
       syscall = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0]);
-    } catch {
-      return false; // gone
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ESRCH') return false; // gone
+      // /proc/PID/syscall unreadable (no ptrace access): a guess instead.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return false;
     }
     seen = state === 'S' && syscall === FUTEX ? seen + 1 : 0;
     if (seen >= 2) return true;
@@ -200,27 +201,14 @@ async function blockedInFutex(pid, ms = 3000, tid = pid) {
 
 /**
  * Builds the addon with `defines` (e.g. ['POSIX_SEMAPHORE_NO_CLOCKWAIT']) in
- * a temporary copy of the package (its native/, dist/, package.json and
- * binding.gyp; node_modules linked) and returns the copy's directory, which
- * `require(dir)` loads like the package. Remove it with removeCopy(dir).
- * The copy is readable by every user (0755), for tests that run as another.
+ * a temporary copy of the package and returns the copy's directory, which
+ * `require(dir)` loads like the package; readable by every user (0755), for
+ * tests that run as another. Remove it with removeCopy(dir). The one
+ * build-in-a-copy lives in scripts/prebuilds.js.
  */
 async function buildVariant(defines, label = 'variant') {
-  const root = path.join(__dirname, '..');
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), `posix-semaphore-${label}-`));
+  const copy = await require('../scripts/prebuilds').buildVariant(label, defines);
   fs.chmodSync(copy, 0o755);
-  for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(copy, f));
-  for (const d of ['native', 'dist']) fs.cpSync(path.join(root, d), path.join(copy, d), { recursive: true });
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
-  const args = [path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn'];
-  // Node's own headers when they are installed next to it: no download.
-  const nodedir = path.resolve(process.execPath, '..', '..');
-  if (fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
-  await promisify(execFile)(process.execPath, args, {
-    cwd: copy,
-    env: { ...process.env, CXXFLAGS: defines.map((d) => `-D${d}`).join(' ') },
-    maxBuffer: 16 << 20,
-  });
   return copy;
 }
 

@@ -19,7 +19,7 @@ describe('workers terminated at random', function () {
     unlinkAll();
   });
 
-  it('terminate() while workers load the package or run new Semaphore()/close() in a loop (60 workers, 0..40 ms after they start): exit 0, no fatal error', async () => {
+  it('terminate() while workers load the package or run new Semaphore()/close() in a loop (60 workers, each 0..100 ms after it starts): exit 0, no fatal error', async () => {
     const sem = new Semaphore(uniqueName('terminate-loading'), { value: 1 });
     try {
       const result = await within(run('terminate-loading.js', [sem.name, '60', String(Date.now())]), 45_000);

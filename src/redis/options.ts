@@ -5,13 +5,10 @@ import { invalidArgType, invalidArgValue, outOfRange } from '../errors';
 import type { SharedAcquireOptions } from '../lock';
 import type { SemaphoreError } from '../errors';
 
-/** The Redis commands RedisSemaphore uses: an ioredis `Redis` or `Cluster` fits. */
+/** The Redis commands RedisSemaphore uses (its Lua scripts): an ioredis `Redis` or `Cluster` fits. */
 export interface RedisClient {
   eval(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
   evalsha(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  get(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  set(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  zrem(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** Options of `new RedisSemaphore(name, options)`. */
@@ -22,13 +19,13 @@ export interface RedisSemaphoreOptions {
   url?: string;
   /** How many holders at once, across every process and host; an integer >= 1. Every user of one name must pass the same value. Default 1. */
   value?: number;
-  /** Milliseconds a unit stays taken after its holder stops refreshing it (dies, hangs, loses Redis). Default 10000. */
+  /** Milliseconds a unit stays taken after Redis last renewed its lease (on the Redis server's clock), so after its holder dies, hangs or loses Redis. Default 10000. */
   leaseMs?: number;
   /** Milliseconds between refreshes of a held lease; less than leaseMs. Default leaseMs / 3. */
   refreshMs?: number;
   /** Milliseconds between two tries of a waiting acquire() (Redis has no blocking semaphore wait). Default 10. */
   retryMs?: number;
-  /** Called when a held unit's lease is lost; the same as `sem.on('lost', fn)`. */
+  /** Called when a held unit's lease is lost (or may be: not renewed in time); the same as `sem.on('lost', fn)`. */
   onLostLease?: (error: SemaphoreError) => void;
   /** One line per operation on stderr, prefixed "[posix-semaphore]". Also NODE_DEBUG=posix-semaphore. Default false. */
   debug?: boolean;
