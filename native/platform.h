@@ -53,6 +53,9 @@ __asm__(".symver sem_destroy,sem_destroy@GLIBC_2.17");
 __asm__(".symver dlsym,dlsym@GLIBC_2.17");
 __asm__(".symver pthread_kill,pthread_kill@GLIBC_2.17");
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.17");
+__asm__(".symver pthread_attr_init,pthread_attr_init@GLIBC_2.17");
+__asm__(".symver pthread_attr_destroy,pthread_attr_destroy@GLIBC_2.17");
 __asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.17");
 #endif
 
