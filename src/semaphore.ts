@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { anyWaiting, cancelAcquires, queueAcquire, WaitingHandle, waiting } from './async/shared-wait';
+import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn } from './async/shared-wait';
 import { abortError } from './async/wait-queue';
 import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SPIN_US } from './binding';
 import { debugFromEnv, debugLog } from './debug';
@@ -247,7 +247,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     }
     if (this.isClosed) return Promise.reject(SemaphoreError.closed(this.name, 'sem_trywait'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (!anyWaiting() || waiting(this.key()) === 0) {
+    if (waitingOn.count === 0 || waiting(this.key()) === 0) {
       const err = this.nativeTryWait();
       if (this.debug) this.log('acquire: sem_trywait', err);
       if (err === undefined) return resolved;
@@ -270,7 +270,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
    */
   tryAcquire(): boolean {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
-    if (anyWaiting() && waiting(this.key()) > 0) return false;
+    if (waitingOn.count > 0 && waiting(this.key()) > 0) return false;
     const err = this.nativeTryWait();
     if (this.debug) this.log('tryAcquire: sem_trywait', err);
     if (err === undefined) return true;

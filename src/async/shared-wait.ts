@@ -18,8 +18,6 @@ import { native, NativeHandle, NativeWaiter, SLICE_MS } from '../binding';
 import { errnoOf } from '../errors';
 import { WaitQueue } from './wait-queue';
 
-export { abortError, WaitQueue } from './wait-queue';
-
 const EAGAIN = errnoOf('EAGAIN');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const ECANCELED = errnoOf('ECANCELED');
@@ -39,10 +37,11 @@ export interface WaitingHandle {
 // This thread's shared waits, by semaphore (native.waitKey()).
 const waits = new Map<number, SharedWait>();
 
-/** Whether any acquire() of this thread waits, for any semaphore. */
-export function anyWaiting(): boolean {
-  return waits.size > 0;
-}
+/**
+ * How many semaphores this thread's acquires wait for: a plain field, so
+ * that acquire()'s fast path pays one property load when nothing waits.
+ */
+export const waitingOn = { count: 0 };
 
 /** How many acquire() calls of this thread wait for the semaphore `key`. */
 export function waiting(key: number): number {
@@ -65,6 +64,7 @@ export function queueAcquire(
   if (wait === undefined) {
     wait = new SharedWait(key, owner.handle);
     waits.set(key, wait);
+    waitingOn.count = waits.size;
   }
   return wait.queue(owner, timeout, signal, timeoutError);
 }
@@ -169,6 +169,7 @@ class SharedWait {
     if (this.retired || this.through !== undefined || this.waiters.pending > 0) return;
     this.retired = true;
     if (waits.get(this.key) === this) waits.delete(this.key);
+    waitingOn.count = waits.size;
     native.closeWaiter(this.waiter);
   }
 }
