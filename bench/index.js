@@ -6,11 +6,15 @@
 //
 //   node bench/index.js                 everything
 //   node bench/index.js sync-pair ...   only these measurements
+//   node bench/index.js --baseline[=REV] ...
+//                                        also measure this package as built at
+//                                        REV (default: where this branch left
+//                                        main) and print it beside: "today" / "now"
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { runMeasurement } = require('./lib/common');
-const { buildAll, CACHE, COMPAT, log } = require('./lib/build');
+const { buildAll, buildBaseline, CACHE, COMPAT, log } = require('./lib/build');
 
 const MEASUREMENTS = [
   { name: 'sync-pair' },
@@ -20,6 +24,7 @@ const MEASUREMENTS = [
   { name: 'contended' },
   { name: 'loop-delay' },
   { name: 'memory', nodeArgs: ['--expose-gc'] },
+  { name: 'threadpool' },
 ];
 
 const ns = (x) => x.toFixed(1);
@@ -138,11 +143,69 @@ function rowsOf(results) {
     row(`memory, after warm-up → after ${m.cycles.toLocaleString('en-US')} acquire/release cycles`, r.cyclesWarm, r.cyclesEnd);
     row(`memory, after warm-up → after ${m.opens.toLocaleString('en-US')} open/close cycles`, r.opensWarm, r.opensEnd);
   }
+  const t = results.threadpool;
+  if (t) {
+    const r = t.results;
+    const LABELS = {
+      idle: 'nothing waiting',
+      'names:4': '4 names, one acquire each',
+      'names:16': '16 names',
+      'names:64': '64 names',
+      'names:100': '100 names',
+      'handles:100': '100 handles of one name',
+    };
+    const JUDGED = ['handles:100', 'names:16', 'names:64'];
+    for (const [pool, loads] of Object.entries(r.loads)) {
+      const size = pool === 'default' ? '4 (default)' : pool;
+      const limit = Math.max(5, 3 * loads.idle.readFile.p50);
+      const op = `tiny \`fs.promises.readFile\` median while acquires wait, UV_THREADPOOL_SIZE ${size}, ms`;
+      for (const [what, load] of Object.entries(loads)) {
+        const judged = JUDGED.includes(what) ? `≤ ${ms(limit)} ${load.readFile.p50 <= limit ? '**hit**' : '**miss**'}` : '';
+        note(op, `${ms(load.readFile.p50)} (p99 ${ms(load.readFile.p99)})`, LABELS[what], '', judged);
+      }
+    }
+    for (const [pool, loads] of Object.entries(r.loads)) {
+      const size = pool === 'default' ? '4 (default)' : pool;
+      const op = `idle CPU of the waiting process, UV_THREADPOOL_SIZE ${size}, % of one core`;
+      for (const what of ['names:100', 'handles:100']) {
+        const cpu = loads[what].cpuPercent;
+        note(op, cpu.toFixed(2), LABELS[what], '', `< 2 ${cpu < 2 ? '**hit**' : '**miss**'}`);
+      }
+    }
+    for (const [pool, w] of Object.entries(r.wake)) {
+      const size = pool === 'default' ? '4 (default)' : pool;
+      note(`post → resolve, 64 names waiting, one post each, UV_THREADPOOL_SIZE ${size}, ms`, `p50 ${ms(w.p50)}, p99 ${ms(w.p99)}, max ${ms(w.max)}`, `${w.n} wakes`, '', `every one < 250 ${w.max < 250 ? '**hit**' : '**miss**'}`);
+      const h = r.handoff[pool];
+      note(`post → resolve, one name, UV_THREADPOOL_SIZE ${size}, ms`, `p50 ${ms(h.p50)}, p99 ${ms(h.p99)}`, `${h.n} hand-offs`, '', `≪ 100 (a slice) ${h.p99 < 20 ? '**hit**' : '**miss**'}`);
+    }
+    const op = `fairness: ${r.fairness.length} processes, 1 ms critical section, 10 s`;
+    r.fairness.forEach((f, i) =>
+      note(op, `share ${(f.share * 100).toFixed(1)} % (${f.count}), wait p99 ${ms(f.p99)} ms, worst ${ms(f.worst)} ms`, `process ${i + 1}`, '', 'measured, no target'),
+    );
+  }
   return rows;
 }
 
-function table(rows) {
-  const header = ['operation', 'posix-semaphore', 'peer', 'peer figure', 'ratio', 'target'];
+// Today (the baseline build) beside now, row by row: operation, peer, today, now.
+function comparison(now, today) {
+  const key = (row) => `${row[0]}\u0000${row[2]}`;
+  const before = new Map(rowsOf(today).map((row) => [key(row), row]));
+  const rows = [];
+  const seen = new Set();
+  let previous;
+  for (const row of rowsOf(now)) {
+    if (seen.has(key(row))) continue;
+    seen.add(key(row));
+    const repeat = previous && previous[0] === row[0] && previous[1] === row[1]; // the same figure beside another peer
+    previous = row;
+    if (repeat) continue;
+    const old = before.get(key(row));
+    rows.push([row[0], row[2], old ? old[1] : 'n/a', row[1], old ? old[5] : '', row[5]]);
+  }
+  return rows;
+}
+
+function table(rows, header = ['operation', 'posix-semaphore', 'peer', 'peer figure', 'ratio', 'target']) {
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   let last;
   for (const row of rows) {
@@ -218,20 +281,29 @@ function machine() {
 }
 
 async function mainRun() {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const baselineArg = args.find((a) => /^--baseline(=|$)/.test(a));
+  const only = args.filter((a) => a !== baselineArg);
   const chosen = only.length ? MEASUREMENTS.filter((m) => only.includes(m.name)) : MEASUREMENTS;
   if (only.length && chosen.length !== only.length) throw new Error(`unknown measurement; choose from ${MEASUREMENTS.map((m) => m.name).join(', ')}`);
   const t0 = Date.now();
   const before = machine();
   const built = buildAll();
+  const baseline = baselineArg && buildBaseline(baselineArg.split('=')[1]);
   const results = {};
+  const todays = {};
   for (const m of chosen) {
+    // Today's build and this one in turn, so that both see the same load.
+    if (baseline) {
+      log(`${m.name} (today: ${baseline.sha})...`);
+      todays[m.name] = await runMeasurement(path.join(__dirname, `${m.name}.js`), { nodeArgs: m.nodeArgs, env: { BENCH_PACKAGE: baseline.dir } });
+    }
     log(`${m.name}...`);
     results[m.name] = await runMeasurement(path.join(__dirname, `${m.name}.js`), { nodeArgs: m.nodeArgs });
   }
   const after = machine();
   fs.mkdirSync(CACHE, { recursive: true });
-  fs.writeFileSync(path.join(CACHE, 'last-run.json'), JSON.stringify({ before, after, results }, null, 2));
+  fs.writeFileSync(path.join(CACHE, 'last-run.json'), JSON.stringify({ before, after, results, baseline, todays }, null, 2));
 
   const out = [
     `Machine: ${before}; at the end: load average ${after.split('load average ')[1]}. ${((Date.now() - t0) / 1e3).toFixed(0)} s.`,
@@ -241,6 +313,14 @@ async function mainRun() {
     '',
     ...notesOf(results, built).map((n) => `- ${n}`),
   ];
+  if (baseline) {
+    out.push(
+      '',
+      `Today (${baseline.sha}, built from git) beside now (this checkout), measured in turn in the same run:`,
+      '',
+      table(comparison(results, todays), ['operation', 'case / peer', 'today', 'now', 'target (today)', 'target (now)']),
+    );
+  }
   console.log(out.join('\n'));
 }
 

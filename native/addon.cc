@@ -9,7 +9,7 @@
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
 //   signal_window.*   signals that may end a sync wait
 //   sync_calls.*      the hot calls bound to a handle; sync waits
-//   wait_slice.*      the async path's AsyncWorker
+//   wait_slice.*      the async path: shared waiters, pool budget, AsyncWorker, wait threads
 //   addon.cc          open/close/unlink/getValue, exit, module init
 #include "platform.h"
 
@@ -214,12 +214,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
   exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
-  exports.Set("waitSlice", Napi::Function::New(env, StartWaitSlice, "waitSlice"));
   exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
+  exports.Set("waitKey", Napi::Function::New(env, WaitKey, "waitKey"));
+  exports.Set("openWaiter", Napi::Function::New(env, OpenWaiter, "openWaiter"));
+  exports.Set("startWait", Napi::Function::New(env, StartWait, "startWait"));
   exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
   exports.Set("recover", Napi::Function::New(env, Recover, "recover"));
   exports.Set("holders", Napi::Function::New(env, Holders, "holders"));
   exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
+  exports.Set("closeWaiter", Napi::Function::New(env, CloseWaiter, "closeWaiter"));
+  exports.Set("waitThreads", Napi::Function::New(env, WaitThreads, "waitThreads"));
   exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 

@@ -13,8 +13,11 @@ namespace psem {
 
 constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
 
+struct Waiters;  // wait_slice.cc
+
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
+  std::shared_ptr<Waiters> waiters;  // made at the first wait
   bool worker = false;            // a worker thread's environment, not the main thread's
   Napi::FunctionReference probe;  // a no-op, called to ask whether JS may still run
 };

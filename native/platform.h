@@ -34,6 +34,9 @@ __asm__(".symver sem_destroy,sem_destroy@GLIBC_2.2.5");
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 __asm__(".symver pthread_kill,pthread_kill@GLIBC_2.2.5");
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_init,pthread_attr_init@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_destroy,pthread_attr_destroy@GLIBC_2.2.5");
 __asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.2.5");
 #elif defined(__GLIBC__) && defined(__aarch64__)
 // aarch64's first glibc is 2.17 (the linux-arm64 prebuild, cross-compiled).
@@ -50,6 +53,9 @@ __asm__(".symver sem_destroy,sem_destroy@GLIBC_2.17");
 __asm__(".symver dlsym,dlsym@GLIBC_2.17");
 __asm__(".symver pthread_kill,pthread_kill@GLIBC_2.17");
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.17");
+__asm__(".symver pthread_attr_init,pthread_attr_init@GLIBC_2.17");
+__asm__(".symver pthread_attr_destroy,pthread_attr_destroy@GLIBC_2.17");
 __asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.17");
 #endif
 

@@ -121,17 +121,9 @@ Sem::~Sem() {
   if (sem_ != nullptr) sem_close(sem_);
 }
 
-void Sem::MarkClosed() {
-  closed_ = true;
-  SetWanted(false);
-}
-
-void Sem::SetWanted(bool wanted) {
-  int expected = wanted ? kSliceUnwanted : kSliceWanted;
-  if (slice.compare_exchange_strong(expected, wanted ? kSliceWanted : kSliceUnwanted)) return;
-  expected = kSliceHolding;
-  if (!wanted && slice.compare_exchange_strong(expected, kSliceReturned)) Post();
-}
+// A wait in flight through this handle goes on: other handles' acquires
+// may want it (JS tells it with setWanted when nobody does).
+void Sem::MarkClosed() { closed_ = true; }
 
 long Sem::ReleaseHeld() {
   long released = 0;

@@ -29,12 +29,12 @@ struct Registry {
   std::set<Sem*> open;
 };
 
-// One sem_t*, owned jointly by the JS handle and any wait slice in flight;
-// sem_close runs when the last owner lets go, never under a waiting thread.
-// All members are touched on the environment's own thread only, except
-// `sem_` (read by a wait slice; it never changes while a slice holds us),
-// `slice` (shared with the slice's pool thread) and `held` (read and
-// decremented by a releaseOnExit signal on the main thread).
+// One sem_t*, owned jointly by the JS handle and any wait in flight through
+// it (wait_slice.cc); sem_close runs when the last owner lets go, never under
+// a waiting thread. All members are touched on the environment's own thread
+// only, except `sem_` (read by a wait; it never changes while a wait holds
+// us) and `held` (read and decremented by a releaseOnExit signal on the main
+// thread).
 class Sem {
  public:
   Sem(sem_t* sem, std::string name, int flags, std::shared_ptr<Registry> registry);
@@ -49,11 +49,6 @@ class Sem {
 
   // The handle is closed: no more calls, the mapping goes with the last owner.
   void MarkClosed();
-
-  // The wait slice in flight, if any: does some acquire() still want what it
-  // takes? A unit it holds that nobody wants any more is posted back here and
-  // now, before JS can react to the rejection that made it unwanted.
-  void SetWanted(bool wanted);
 
   // Posts back the units this handle still holds, if it asked for
   // releaseOnExit; returns how many.
@@ -80,17 +75,7 @@ class Sem {
   void Finish();
 
   std::atomic<long> held{0};  // units taken through this handle minus units posted
-  bool inflight = false;      // a wait slice is on the threadpool
-
-  // The state of the wait slice in flight, shared with its pool thread.
-  enum SliceState : int {
-    kSliceIdle,      // none in flight
-    kSliceWanted,    // waiting, for an acquire() that wants the unit
-    kSliceUnwanted,  // waiting, but every acquire() gave up: post back what it takes
-    kSliceHolding,   // took a unit, on its way to JS
-    kSliceReturned,  // took a unit that JS then gave up: already posted back
-  };
-  std::atomic<int> slice{kSliceIdle};
+  bool inflight = false;      // an asynchronous wait runs through this handle (wait_slice.cc)
 
  private:
   sem_t* sem_;

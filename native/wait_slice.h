@@ -1,5 +1,8 @@
-// The async path's native half: one slice of an asynchronous wait on the
-// libuv threadpool, and the calls that steer it.
+// The async path's native half: the waiter that the handles of one
+// semaphore share in one environment, its one wait in flight (a slice on the
+// libuv threadpool while the process's budget of pool threads allows, else a
+// thread of its own), and the calls that steer it. The JS half, and the
+// protocol's rules, are in src/async/shared-wait.ts.
 #ifndef POSIX_SEMAPHORE_WAIT_SLICE_H
 #define POSIX_SEMAPHORE_WAIT_SLICE_H
 
@@ -7,14 +10,26 @@
 
 namespace psem {
 
-// waitSlice(handle, ms, callback) -> 0 | -1 when closed
-Napi::Value StartWaitSlice(const Napi::CallbackInfo& info);
+// The waiters of one environment, by semaphore (defined in wait_slice.cc).
+struct Waiters;
+
+// waitKey(handle) -> the semaphore's address in this process (shared by every
+// handle of it: glibc maps a semaphore once per process) | -1 when closed
+Napi::Value WaitKey(const Napi::CallbackInfo& info);
+// openWaiter(handle) -> waiter | EBUSY (this environment has one for that semaphore) | -1 when closed
+Napi::Value OpenWaiter(const Napi::CallbackInfo& info);
+// startWait(waiter, handle, ms, done) -> 0 | EBUSY (a wait of this waiter is in flight) | EINVAL | -1 when closed
+Napi::Value StartWait(const Napi::CallbackInfo& info);
+// setWanted(waiter, wanted): whether the wait in flight should keep what it takes.
+Napi::Value SetWanted(const Napi::CallbackInfo& info);
+// closeWaiter(waiter): done with; a new waiter may open for its semaphore.
+Napi::Value CloseWaiter(const Napi::CallbackInfo& info);
+// waitThreads() -> [pool threads held by waits of the process, the most they may hold, waits on threads of their own]
+Napi::Value WaitThreads(const Napi::CallbackInfo& info);
 // trySpin(handle, us) -> 0 | errno | -1 when closed: see TryWaitYielding().
 Napi::Value TrySpin(const Napi::CallbackInfo& info);
 // recover(handle) -> units of dead holders posted back (robust handles; else 0)
 Napi::Value Recover(const Napi::CallbackInfo& info);
-// setWanted(handle, wanted): whether the slice in flight should keep what it takes.
-Napi::Value SetWanted(const Napi::CallbackInfo& info);
 
 }  // namespace psem
 

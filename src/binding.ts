@@ -2,6 +2,8 @@ import { join } from 'node:path';
 
 /** An open semaphore as the native layer sees it (an External). */
 export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
+/** The waiting on one semaphore in one thread, shared by its handles (an External): see src/async/shared-wait.ts. */
+export type NativeWaiter = { readonly __brand: 'posix-semaphore waiter' };
 
 /**
  * The hot calls, bound to one handle: each returns undefined on success, an
@@ -41,7 +43,6 @@ export interface Native {
   unlink(name: string): number;
   /** The value, or -errno. */
   getValue(handle: NativeHandle): number;
-  waitSlice(handle: NativeHandle, ms: number, callback: (err: number) => void): number;
   /** sem_trywait with sched_yield between tries, for up to `us` µs: 0, an errno, or -1 when closed. */
   trySpin(handle: NativeHandle, us: number): number;
   /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust). */
@@ -50,8 +51,29 @@ export interface Native {
   holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | undefined;
   /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or an errno (ENOENT: no ledger). */
   ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | number;
-  /** Whether the slice in flight should keep a unit it takes (false: post it back on the pool thread). */
-  setWanted(handle: NativeHandle, wanted: boolean): void;
+  /**
+   * The semaphore behind `handle`, as a number that every handle of it in
+   * this process shares (glibc maps a semaphore once per process); -1 once closed.
+   */
+  waitKey(handle: NativeHandle): number;
+  /** This thread's waiter for the semaphore behind `handle`; EBUSY when this thread has one already, -1 when closed. */
+  openWaiter(handle: NativeHandle): NativeWaiter | number;
+  /**
+   * Starts the waiter's wait through `handle` (whose acquire is first in
+   * line): on a pool thread in slices of `ms` while the pool can spare one,
+   * else on a thread of its own. 0, EBUSY when a wait of this waiter is in
+   * flight already, -1 when `handle` is closed. `done(err)` runs once: 0 (a
+   * unit was taken: return the handle of the acquire it went to; anything
+   * else posts it back), ETIMEDOUT (a slice ended: start again), ECANCELED
+   * (nobody wanted it any more) or an errno.
+   */
+  startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (err: number) => NativeHandle | undefined): number;
+  /** Whether the wait in flight should keep a unit it takes (false: it posts it back, or already has). */
+  setWanted(waiter: NativeWaiter, wanted: boolean): void;
+  /** The waiter is done with: a new one may open for its semaphore. */
+  closeWaiter(waiter: NativeWaiter): void;
+  /** [pool threads held by waits of this process (every thread), the most they may hold, waits on threads of their own]. */
+  waitThreads(): [pool: number, budget: number, dedicated: number];
   /** This thread's open handles, for the debug lines at exit. */
   openHandles(): Array<[name: string, held: number, flags: number]>;
   /** Posts back the units held by the releaseOnExit handles of every thread of the process; returns how many. */
@@ -110,9 +132,9 @@ export const { constants } = native;
  * stalls for it.
  */
 export const SPIN_US = 20;
-/** Milliseconds a wait slice may hold a threadpool thread before it returns to JS. */
+/**
+ * Milliseconds a wait slice may hold a threadpool thread before it returns
+ * to JS. The pool threads that waits may hold are counted natively, per
+ * process: see docs/threadpool.md.
+ */
 export const SLICE_MS = 100;
-/** The slice when wait slices would otherwise leave no thread free for fs, dns or crypto. */
-export const SHORT_SLICE_MS = 10;
-/** Threads in the libuv pool (libuv reads the same variable, default 4). */
-export const THREADPOOL_SIZE = Math.min(Math.max(Number(process.env.UV_THREADPOOL_SIZE) || 4, 1), 1024);

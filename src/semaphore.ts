@@ -1,24 +1,22 @@
 import { constants as osConstants } from 'node:os';
-import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, SPIN_US, THREADPOOL_SIZE } from './binding';
+import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn } from './async/shared-wait';
+import { abortError } from './async/wait-queue';
+import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SPIN_US } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { errnoName, errnoOf, invalidArgType, invalidArgValue, SemaphoreError } from './errors';
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
 import type { SharedSemaphore } from './lock';
 import { untrustedOwner } from './owner';
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
-import { abortError, WaitQueue } from './wait-queue';
 
 const EAGAIN = errnoOf('EAGAIN');
 const EEXIST = errnoOf('EEXIST');
 const EINTR = errnoOf('EINTR');
 const ENOENT = errnoOf('ENOENT');
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
-const ECANCELED = errnoOf('ECANCELED');
 const CLOSED = -1; // what the native layer returns for a closed handle
 /** The syscall behind timed waits, for error messages: sem_clockwait where glibc has it. */
 const TIMED_WAIT = constants.TIMED_WAIT;
-
-let slicesInFlight = 0; // wait slices of this thread's handles on the threadpool
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 const resolved: Promise<void> = Promise.resolve();
@@ -83,8 +81,10 @@ export interface AcquireOptions {
  * The synchronous calls (`wait`, `tryWait`, `timedWait`, `post`) block the
  * calling thread exactly like their C namesakes. The Promise calls
  * (`acquire`, `tryAcquire`, `release`, `withLock`) never block the event
- * loop: a contended wait runs on the libuv threadpool, one thread per
- * waiting handle at most, for one slice of about 100 ms at a time.
+ * loop: the acquires of one semaphore that wait, across this thread's
+ * handles of it, queue in FIFO order behind one native wait, which runs on
+ * the libuv threadpool while the pool can spare a thread (slices of 100 ms)
+ * and on a thread of its own otherwise (see docs/threadpool.md).
  *
  * @example
  * const sem = new Semaphore('jobs', { value: 2 });
@@ -105,15 +105,12 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private readonly nativeTimedWait: BoundCalls['timedWait'];
   private isClosed = false;
   private readonly retryOnEintr: boolean;
-  private readonly robust: boolean;
   private readonly debug: boolean;
-  // acquire() calls waiting their turn; when the last gives up, the slice in
-  // flight must not keep a unit it takes from then on.
-  private readonly waiters = new WaitQueue<void>(() => {
-    if (this.sliceInFlight && !this.isClosed) native.setWanted(this.handle, false);
-  });
-  private sliceInFlight = false;
-  private readonly onSlice = (err: number): void => this.sliceDone(err);
+  // The async path (src/async/shared-wait.ts): this handle's semaphore, as
+  // the key its waiting acquires queue under (0: not asked yet), and what
+  // that queue needs of this handle.
+  private waitKey = 0;
+  private waitingHandle: WaitingHandle | undefined;
 
   /**
    * Opens (and by default creates) the semaphore `name`.
@@ -130,7 +127,6 @@ export class Semaphore implements SharedSemaphore, Disposable {
     if (opts.robust && Buffer.byteLength(this.name) > ROBUST_NAME_MAX + 1) {
       throw invalidArgValue('name', name, `must be at most ${ROBUST_NAME_MAX} bytes long with robust: true (its ledger's name is longer)`);
     }
-    this.robust = opts.robust;
     const flags =
       (opts.releaseOnExit ? constants.RELEASE_ON_EXIT : 0) | (opts.robust ? constants.ROBUST : 0) | (this.debug ? DEBUG_FLAG : 0);
 
@@ -241,8 +237,9 @@ export class Semaphore implements SharedSemaphore, Disposable {
 
   /**
    * Takes one unit without blocking the event loop. Resolves at once when a
-   * unit is free and no earlier acquire() of this handle is waiting;
-   * otherwise waits in FIFO order behind them, on the threadpool.
+   * unit is free and no earlier acquire() of this semaphore (through any
+   * handle of this thread) is waiting; otherwise waits in FIFO order behind
+   * them, off the event loop.
    *
    * Rejects with SemaphoreError `ETIMEDOUT` after `timeout` ms, an
    * AbortError when `signal` aborts, `ERR_SEMAPHORE_CLOSED` when the handle
@@ -264,8 +261,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     }
     if (this.isClosed) return Promise.reject(SemaphoreError.closed(this.name, 'sem_trywait'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const pending = this.waiters.pending;
-    if (pending === 0) {
+    if (waitingOn.count === 0 || waiting(this.key()) === 0) {
       const err = this.nativeTryWait();
       if (this.debug) this.log('acquire: sem_trywait', err);
       if (err === undefined) return resolved;
@@ -279,19 +275,16 @@ export class Semaphore implements SharedSemaphore, Disposable {
     } else if (timeout === 0) {
       return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
     }
-    const acquired = this.waiters.wait(timeout, signal, () => SemaphoreError.fromErrno(ETIMEDOUT, 'sem_clockwait', this.name));
-    if (pending === 0 && this.sliceInFlight) native.setWanted(this.handle, true);
-    this.pump();
-    return acquired;
+    return queueAcquire(this.key(), this.waiting(), timeout, signal, () => SemaphoreError.fromErrno(ETIMEDOUT, TIMED_WAIT, this.name));
   }
 
   /**
-   * Takes one unit if one is free and no acquire() of this handle is
-   * waiting; never waits. Returns whether it took one.
+   * Takes one unit if one is free and no acquire() of this semaphore (through
+   * any handle of this thread) is waiting; never waits. Returns whether it took one.
    */
   tryAcquire(): boolean {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
-    if (this.waiters.pending > 0) return false;
+    if (waitingOn.count > 0 && waiting(this.key()) > 0) return false;
     const err = this.nativeTryWait();
     if (this.debug) this.log('tryAcquire: sem_trywait', err);
     if (err === undefined) return true;
@@ -331,7 +324,9 @@ export class Semaphore implements SharedSemaphore, Disposable {
     this.isClosed = true;
     native.close(this.handle);
     if (this.debug) debugLog(this.name, 'sem_close');
-    this.waiters.failAll(() => SemaphoreError.closed(this.name, 'sem_clockwait'));
+    if (this.waitingHandle !== undefined) {
+      cancelAcquires(this.waitKey, this.waitingHandle, () => SemaphoreError.closed(this.name, TIMED_WAIT));
+    }
   }
 
   /**
@@ -364,49 +359,19 @@ export class Semaphore implements SharedSemaphore, Disposable {
     return this.retryOnEintr;
   }
 
-  // The async path: one wait slice in flight per handle, for the head waiter.
-  private pump(): void {
-    if (this.sliceInFlight || this.isClosed) return;
-    // Units may be free already (released by this process, say): take them
-    // here rather than through the threadpool.
-    while (this.waiters.pending > 0) {
-      if (this.nativeTryWait() !== undefined) break;
-      this.grant();
-    }
-    if (this.waiters.pending === 0) return;
-    this.sliceInFlight = true;
-    // Long slices while a pool thread stays free for others' work; short ones
-    // once waiting handles would take every thread (fs, dns and crypto then
-    // interleave between slices instead of waiting a long slice each).
-    const ms = ++slicesInFlight < THREADPOOL_SIZE ? SLICE_MS : SHORT_SLICE_MS;
-    native.waitSlice(this.handle, ms, this.onSlice);
+  // This handle's semaphore, as its waiting acquires queue under it.
+  private key(): number {
+    return this.waitKey || (this.waitKey = native.waitKey(this.handle));
   }
 
-  private sliceDone(err: number): void {
-    try {
-      this.sliceInFlight = false;
-      slicesInFlight--;
-      if (this.debug) this.log('acquire: wait slice', err);
-      if (err === 0) {
-        this.grant();
-      } else if (err === ETIMEDOUT && this.robust) {
-        native.recover(this.handle); // a holder that died while we waited gives its units back
-      } else if (err !== ETIMEDOUT && err !== ECANCELED && err !== EINTR) {
-        this.waiters.failOldest(this.failure(err, 'sem_clockwait'));
-      }
-      this.pump();
-    } catch (error) {
-      // This callback must not throw: the native side would take it to mean
-      // that JS never received the unit.
-      process.nextTick(() => {
-        throw error;
-      });
-    }
-  }
-
-  // Hands a unit just taken to the oldest waiter, or gives it back.
-  private grant(): void {
-    if (!this.waiters.grant(undefined) && !this.isClosed) this.nativePost();
+  // What the shared wait of this handle's semaphore needs of it.
+  private waiting(): WaitingHandle {
+    return (this.waitingHandle ??= {
+      handle: this.handle,
+      tryTake: this.nativeTryWait,
+      failure: (err, syscall) => this.failure(err, syscall),
+      log: this.debug ? (operation, err) => this.log(operation, err) : undefined,
+    });
   }
 
   private failure(err: number, syscall: string): SemaphoreError {

@@ -50,8 +50,8 @@ describe('Promise API across processes', () => {
       expect((await child.done).code).to.equal(0);
       expect(f.resolved).to.equal(30);
       expect(f.mostInflight).to.be.at.most(3);
-      // Three waiting handles would take both threads: slices shorten to
-      // 10 ms so that each fs step (readFile takes four) waits little.
+      // Three handles of one name share one wait, which holds at most one
+      // of the two threads (the budget is UV_THREADPOOL_SIZE - 1).
       expect(f.readMax, JSON.stringify(f)).to.be.below(200);
       expect(f.p99).to.be.below(20);
     } finally {

@@ -156,11 +156,46 @@ function buildOriginal() {
   return status;
 }
 
+/**
+ * This package as it was at git revision `rev` (default: where this branch
+ * left main), built into bench/.cache/baseline-<sha>/ with node-gyp and tsc,
+ * for the "today" column of bench/index.js --baseline. Returns
+ * { rev, sha, dir } (dir: what to require).
+ */
+function buildBaseline(rev) {
+  const git = (...args) => run('git', ['-C', ROOT, ...args]);
+  if (!rev) {
+    const base = git('merge-base', 'HEAD', 'main');
+    if (!base.ok) throw new Error(`no baseline: git merge-base HEAD main failed: ${base.out}`);
+    rev = base.out.trim();
+  }
+  const parsed = git('rev-parse', '--short=12', `${rev}^{commit}`);
+  if (!parsed.ok) throw new Error(`no baseline: ${rev} is not a commit: ${parsed.out}`);
+  const sha = parsed.out.trim();
+  const dir = path.join(CACHE, `baseline-${sha}`);
+  const done = path.join(dir, `built-${process.version}`);
+  if (fs.existsSync(done)) return { rev, sha, dir };
+  log(`building the baseline ${rev} (${sha}): git archive, node-gyp, tsc`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const archive = spawnSync('git', ['-C', ROOT, 'archive', '--format=tar', sha, 'package.json', 'binding.gyp', 'tsconfig.json', 'native', 'src']);
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr}`);
+  const x = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+  if (x.status !== 0) throw new Error(`tar failed: ${x.stderr}`);
+  fs.symlinkSync(NODE_MODULES, path.join(dir, 'node_modules'));
+  const g = nodeGyp(dir);
+  if (!g.ok) throw new Error(`node-gyp failed for the baseline:\n${compileErrors(g.out).join('\n') || g.out}`);
+  const t = run(process.execPath, [path.join(NODE_MODULES, 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir });
+  if (!t.ok) throw new Error(`tsc failed for the baseline:\n${t.out}`);
+  fs.writeFileSync(done, '');
+  return { rev, sha, dir };
+}
+
 /** Builds everything; never throws for the original (its status says why). */
 function buildAll() {
   return { c: buildC(), empty: buildEmptyAddon(), original: buildOriginal() };
 }
 
-module.exports = { CACHE, ORIGINAL_VERSION, COMPAT, buildC, buildEmptyAddon, buildOriginal, buildAll, log };
+module.exports = { CACHE, ORIGINAL_VERSION, COMPAT, buildC, buildEmptyAddon, buildOriginal, buildBaseline, buildAll, log };
 
 if (require.main === module) console.log(JSON.stringify(buildAll(), null, 2));

@@ -6,7 +6,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const Semaphore = require('../..');
+// BENCH_PACKAGE: another build of this package to measure (bench/index.js
+// --baseline sets it to the build of main that this branch started from).
+const Semaphore = require(process.env.BENCH_PACKAGE || '../..');
 
 const PREFIX = `psem-bench-${process.pid}-`;
 let counter = 0;
@@ -156,8 +158,8 @@ function main(module, measure, roles = {}) {
 }
 
 /** Runs a measurement file in a fresh node process; resolves with its result. */
-async function runMeasurement(file, { nodeArgs = [] } = {}) {
-  const child = spawnNode(file, [], { nodeArgs });
+async function runMeasurement(file, { nodeArgs = [], env } = {}) {
+  const child = spawnNode(file, [], { nodeArgs, env });
   child.stdin.end();
   const [, json] = await child.line(/^RESULT (.*)$/);
   await child.done;
