@@ -1,10 +1,12 @@
 import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
 import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SHORT_SLICE_MS, SLICE_MS, SPIN_US, THREADPOOL_SIZE } from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { errnoName, errnoOf, invalidArgType, invalidArgValue, SemaphoreError } from './errors';
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
 import type { SharedSemaphore } from './lock';
 import { untrustedOwner } from './owner';
+import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
 import { abortError, WaitQueue } from './wait-queue';
 
@@ -189,12 +191,22 @@ export class Semaphore implements SharedSemaphore, Disposable {
     return value;
   }
 
+  /** How many acquire() calls of this handle are queued, waiting for a unit. */
+  get pending(): number {
+    return this.waiters.pending;
+  }
+
   /**
    * Takes one unit, blocking the thread until one is free (`sem_wait`).
    * Blocks the event loop too: in a server, prefer `await acquire()`.
    * @throws SemaphoreError `EINTR` when a signal interrupts the wait (unless retryOnEintr).
    */
   wait(): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'wait', undefined, () => this.untracedWait()); // tracing (issue 13)
+    this.untracedWait();
+  }
+
+  private untracedWait(): void {
     let err = this.nativeTryWait();
     if (err === EAGAIN) {
       do err = this.nativeWait(interruptingSignals());
@@ -209,6 +221,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * @throws SemaphoreError `EAGAIN` when the semaphore is taken.
    */
   tryWait(): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'tryWait', 0, () => this.untracedTryWait()); // tracing (issue 13)
+    this.untracedTryWait();
+  }
+
+  private untracedTryWait(): void {
     const err = this.nativeTryWait();
     if (this.debug) this.log('sem_trywait', err);
     if (err !== undefined) throw this.failure(err, 'sem_trywait');
@@ -220,6 +237,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * @throws SemaphoreError `ETIMEDOUT` when the time runs out, `EINTR` on a signal (unless retryOnEintr).
    */
   timedWait(ms: number): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'timedWait', ms, () => this.untracedTimedWait(ms)); // tracing (issue 13)
+    this.untracedTimedWait(ms);
+  }
+
+  private untracedTimedWait(ms: number): void {
     validateTimeout(ms, 'ms');
     const deadline = performance.now() + ms;
     let err: number | undefined;
@@ -253,6 +275,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * try { await useTheGpu(); } finally { sem.release(); }
    */
   acquire(options?: AcquireOptions): Promise<void> {
+    if (acquireChannel.hasSubscribers) return traceAcquire(this, options, this.untracedAcquire); // tracing (issue 13)
+    return this.untracedAcquire(options);
+  }
+
+  private untracedAcquire(options?: AcquireOptions): Promise<void> {
     let timeout: number | undefined;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
@@ -290,6 +317,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * waiting; never waits. Returns whether it took one.
    */
   tryAcquire(): boolean {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'tryAcquire', 0, () => this.untracedTryAcquire()); // tracing (issue 13)
+    return this.untracedTryAcquire();
+  }
+
+  private untracedTryAcquire(): boolean {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
     if (this.waiters.pending > 0) return false;
     const err = this.nativeTryWait();
@@ -355,6 +387,26 @@ export class Semaphore implements SharedSemaphore, Disposable {
   /** Closes the handle: `using sem = new Semaphore('jobs')`. */
   [disposeSymbol](): void {
     this.close();
+  }
+
+  /**
+   * `{ name, value, pending, closed }`, what `JSON.stringify(sem)` shows;
+   * `value` is null once closed (or where sem_getvalue is missing: macOS).
+   */
+  toJSON(): { name: string; value: number | null; pending: number; closed: boolean } {
+    let value: number | null = null;
+    if (!this.isClosed) {
+      const read = native.getValue(this.handle);
+      if (read >= 0) value = read;
+    }
+    return { name: this.name, value, pending: this.waiters.pending, closed: this.isClosed };
+  }
+
+  /** `util.inspect(sem)`: `Semaphore { name: '/jobs', value: 1, pending: 0, closed: false }`, never the internals. */
+  [inspect.custom](depth: number, options: { stylize(text: string, style: string): string; depth?: number | null }, nested: typeof inspect): string {
+    const label = this.constructor.name || 'Semaphore';
+    if (depth < 0) return options.stylize(`[${label}]`, 'special');
+    return `${label} ${nested(this.toJSON(), { ...options, depth: options.depth == null ? options.depth : options.depth - 1 })}`;
   }
 
   // A sync wait returned `result` > INTERRUPTED: signals the program listens
