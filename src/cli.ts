@@ -455,10 +455,13 @@ function create([text]: string[], values: Values): number {
     // Like mkdir -m: the mode asked for, not the mode the umask leaves.
     if (sem.created && mode !== undefined && path !== undefined) chmodSync(path, mode);
     if (sem.created) {
-      say(`created ${name} with value ${value}, mode ${octal(mode ?? statMode(path) ?? 0o600)}`);
+      const shownMode = octal(mode ?? statMode(path) ?? 0o600);
+      if (values.json) printJson({ name, created: true, value, mode: shownMode });
+      else say(`created ${name} with value ${value}, mode ${shownMode}`);
     } else {
       const now = valueOf(sem);
-      say(`${name} exists already${now === undefined ? '' : ` with value ${now}`}; left as it is`);
+      if (values.json) printJson({ name, created: false, value: now ?? null });
+      else say(`${name} exists already${now === undefined ? '' : ` with value ${now}`}; left as it is`);
     }
   } finally {
     sem.close();
@@ -485,7 +488,8 @@ function post([text]: string[], values: Values): number {
       }
     }
     const now = valueOf(sem);
-    say(`posted ${count} to ${name}${now === undefined ? '' : `; value now ${now}`}`);
+    if (values.json) printJson({ name, posted: count, value: now ?? null });
+    else say(`posted ${count} to ${name}${now === undefined ? '' : `; value now ${now}`}`);
   } finally {
     sem.close();
   }
@@ -540,21 +544,23 @@ async function wait([text]: string[], values: Values): Promise<number> {
     const signal = await acquireInterruptibly(sem, timeout);
     if (signal !== undefined) return signalStatus(signal);
     const now = valueOf(sem);
-    say(`took 1 from ${name}${now === undefined ? '' : `; value now ${now}`}`);
+    if (values.json) printJson({ name, took: 1, value: now ?? null });
+    else say(`took 1 from ${name}${now === undefined ? '' : `; value now ${now}`}`);
   } finally {
     sem.close();
   }
   return EXIT_OK;
 }
 
-function unlink([text]: string[]): number {
+function unlink([text]: string[], values: Values): number {
   const name = nameArg(text);
   try {
     Semaphore.unlink(name);
   } catch (err) {
     throw failureOf(err, name);
   }
-  say(`unlinked ${name}`);
+  if (values.json) printJson({ name, unlinked: true });
+  else say(`unlinked ${name}`);
   return EXIT_OK;
 }
 
@@ -686,41 +692,47 @@ const COMMANDS: Record<string, Command> = {
     run: info,
   },
   create: {
-    usage: 'create NAME [--value N] [--mode 0600] [--exclusive]',
+    usage: 'create NAME [--value N] [--mode 0600] [--exclusive] [--json] [-q]',
     summary: 'create a semaphore, or leave an existing one as it is',
     optionHelp: [
       '--value N          its initial value (default 1)',
       '--mode MODE        octal permission bits, set exactly as given: the umask does not apply (default 0600)',
       '--exclusive        fail if it exists already',
+      '--json             one object: name, created, value, mode',
       quietHelp,
       ...trustHelp,
     ],
-    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
+    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: create,
   },
   post: {
-    usage: 'post NAME [--count N]',
+    usage: 'post NAME [--count N] [--json] [-q]',
     summary: 'add to the value (sem_post), waking waiters; gives back a unit lost to SIGKILL',
-    optionHelp: ['--count N          post N times (default 1)', quietHelp, ...trustHelp],
-    options: { count: { type: 'string' }, ...quietOption, ...trustOptions, help },
+    optionHelp: ['--count N          post N times (default 1)', '--json             one object: name, posted, value', quietHelp, ...trustHelp],
+    options: { count: { type: 'string' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: post,
   },
   wait: {
-    usage: 'wait NAME [--timeout MS]',
+    usage: 'wait NAME [--timeout MS] [--json] [-q]',
     summary: 'take one unit and keep it (sem_wait)',
     description:
       'Waits until the value is above 0, takes one unit and exits without giving it back: the\n' +
       'shell twin of sem_wait. `post NAME` gives it back. To hold a semaphore only while a\n' +
       'command runs, use run.',
-    optionHelp: ['--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting', quietHelp, ...trustHelp],
-    options: { timeout: { type: 'string' }, ...quietOption, ...trustOptions, help },
+    optionHelp: [
+      '--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting',
+      '--json             one object: name, took, value',
+      quietHelp,
+      ...trustHelp,
+    ],
+    options: { timeout: { type: 'string' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: wait,
   },
   recover: {
-    usage: 'recover NAME [--json]',
+    usage: 'recover NAME [--json] [-q]',
     summary: 'give back the units that dead processes held through robust handles',
     description:
       'For semaphores used with robust: true: every unit that a process which has died took\n' +
@@ -732,15 +744,15 @@ const COMMANDS: Record<string, Command> = {
     run: recover,
   },
   unlink: {
-    usage: 'unlink NAME',
+    usage: 'unlink NAME [--json] [-q]',
     summary: 'remove the name (sem_unlink); processes that have it open keep using it',
-    optionHelp: [quietHelp],
-    options: { ...quietOption, help },
+    optionHelp: ['--json             one object: name, unlinked', quietHelp],
+    options: { json: { type: 'boolean' }, ...quietOption, help },
     positionals: 1,
     run: unlink,
   },
   run: {
-    usage: 'run NAME [--timeout MS] [--value N] -- COMMAND [ARG...]',
+    usage: 'run NAME [--timeout MS] [--value N] [-q] -- COMMAND [ARG...]',
     summary: 'hold one unit while COMMAND runs, like flock(1), and exit with its status',
     description:
       'Takes one unit (creating the semaphore with --value if it does not exist), runs COMMAND\n' +
@@ -845,6 +857,8 @@ function mainHelp(): string {
     '',
     'Exit status: 0 ok; 1 failure (a one-line message on stderr); 2 bad usage;',
     '124 a wait or run timed out; run exits with the status of its command.',
+    'With --json, a failure is one JSON line on stderr instead, with the same status:',
+    '  {"error": {"code": "ENOENT", "message": "...", "status": 1, ...}}',
     '',
     'Options:',
     '  -h, --help       this help',
