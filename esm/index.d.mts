@@ -16,3 +16,6 @@ export type AcquireOptions = Semaphore.AcquireOptions;
 export type SemaphoreErrorCode = Semaphore.SemaphoreErrorCode;
 export type SharedSemaphore = Semaphore.SharedSemaphore;
 export type SharedAcquireOptions = Semaphore.SharedAcquireOptions;
+export type AcquireTraceContext = Semaphore.AcquireTraceContext;
+export type WaitTraceContext = Semaphore.WaitTraceContext;
+export type TraceOutcome = Semaphore.TraceOutcome;

@@ -4,6 +4,7 @@
 import * as errors from './errors';
 import type * as lock from './lock';
 import * as semaphore from './semaphore';
+import type * as tracing from './tracing';
 
 /** {@inheritDoc semaphore.Semaphore} */
 class Semaphore extends semaphore.Semaphore {}
@@ -17,6 +18,11 @@ namespace Semaphore {
   /** What this class and `RedisSemaphore` (posix-semaphore/redis) have in common. */
   export type SharedSemaphore = lock.SharedSemaphore;
   export type SharedAcquireOptions = lock.SharedAcquireOptions;
+  /** The context of the `posix-semaphore:acquire` tracing channel's events (diagnostics_channel). */
+  export type AcquireTraceContext = tracing.AcquireTraceContext;
+  /** The context of the `posix-semaphore:wait` tracing channel's events (diagnostics_channel). */
+  export type WaitTraceContext = tracing.WaitTraceContext;
+  export type TraceOutcome = tracing.TraceOutcome;
   /** The class itself, for `const { Semaphore } = require('posix-semaphore')`. */
   export const Semaphore = SemaphoreClass;
   export type Semaphore = semaphore.Semaphore;

@@ -7,6 +7,7 @@ import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit
 import type { SharedSemaphore } from './lock';
 import { untrustedOwner } from './owner';
 import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
+import type { AcquireTraceContext, WaitTraceContext } from './tracing'; // for the TSDoc links
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
 import { abortError, WaitQueue } from './wait-queue';
 
@@ -87,6 +88,11 @@ export interface AcquireOptions {
  * (`acquire`, `tryAcquire`, `release`, `withLock`) never block the event
  * loop: a contended wait runs on the libuv threadpool, one thread per
  * waiting handle at most, for one slice of about 100 ms at a time.
+ *
+ * Each call is traced on `diagnostics_channel` when something subscribes:
+ * `posix-semaphore:acquire` (acquire, withLock; see {@link AcquireTraceContext})
+ * and `posix-semaphore:wait` (wait, tryWait, timedWait, tryAcquire; see
+ * {@link WaitTraceContext}).
  *
  * @example
  * const sem = new Semaphore('jobs', { value: 2 });
