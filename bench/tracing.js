@@ -8,9 +8,9 @@
 const diagnostics = require('node:diagnostics_channel');
 const { Semaphore, uniqueName, interleave, timedLoop, main } = require('./lib/common');
 
-const N_SYNC = 1_000_000;
-const N_ASYNC = 300_000;
-const ROUNDS = 9;
+const N_SYNC = 500_000;
+const N_ASYNC = 150_000;
+const ROUNDS = 21; // many short rounds: the no-subscriber gap is a few ns, under a loaded machine's swings
 
 // One async loop per candidate, each with its own await sites.
 function nsPer(loop) {
