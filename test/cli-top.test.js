@@ -4,6 +4,7 @@
 // a terminal; on a real pseudo-terminal (script(1)) the alternate screen, and
 // q or Ctrl-C quit and give the terminal back as it was.
 const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run, runToEnd, FIXTURES } = require('./helpers');
@@ -154,5 +155,38 @@ describe('posix-semaphore top', function () {
         }
       });
     }
+
+    it('SIGTERM ends it with 143 and restores the terminal too', async function () {
+      const name = uniqueName('top-tty-term');
+      new Semaphore(name, { value: 1 }).close();
+      const terminal = topInTerminal(name);
+      try {
+        await until(terminal.stdout, (text) => text.includes('\x1b[?1049h') && text.includes(name), 20_000, 'first frame');
+        // top's pid: the node process whose command line watches this name.
+        const pid = fs
+          .readdirSync('/proc')
+          .filter((entry) => /^\d+$/.test(entry))
+          .find((entry) => {
+            try {
+              const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+              return argv[0] === process.execPath && argv.includes('top') && argv.includes(name);
+            } catch {
+              return false;
+            }
+          });
+        expect(pid, 'top is running').to.be.a('string');
+        process.kill(Number(pid), 'SIGTERM');
+        const code = await terminal.closed;
+        const output = terminal.output();
+        expect(code, output).to.equal(0); // the shell's: it goes on after top
+        expect(output).to.match(/status 143\r?\n/);
+        expect(output.lastIndexOf('\x1b[?1049l')).to.be.above(output.indexOf('\x1b[?1049h'));
+        const settings = output.split(/\r?\n/).filter((line) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(line.trim()));
+        expect(settings).to.have.length(2);
+        expect(settings[1]).to.equal(settings[0]);
+      } finally {
+        if (terminal.exitCode === null) terminal.kill('SIGKILL');
+      }
+    });
   });
 });
