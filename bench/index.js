@@ -20,6 +20,7 @@ const MEASUREMENTS = [
   { name: 'sync-pair' },
   { name: 'async-pair' },
   { name: 'robust' },
+  { name: 'tracing' },
   { name: 'pingpong' },
   { name: 'contended' },
   { name: 'loop-delay' },
@@ -86,6 +87,17 @@ function rowsOf(results) {
     const { sync, async: asyncPair } = rb.results;
     compare('robust sync `wait()`+`post()` pair, ns', sync.robust.median, 'plain handle, same run', sync.plain.median, ns, atMost(1.5));
     compare('robust `await acquire()`+`release()` pair, ns', asyncPair.robust.median, 'plain handle, same run', asyncPair.plain.median, ns, atMost(1.5));
+  }
+  const tr = results.tracing;
+  if (tr) {
+    for (const [key, op] of [
+      ['sync', 'sync `wait()`+`post()` pair, tracing, ns'],
+      ['async', '`await acquire()`+`release()` pair, tracing, ns'],
+    ]) {
+      const r = tr.results[key];
+      compare(`${op}: no subscriber`, r['no subscriber'].median, 'untraced inner calls (the pair before the hooks), same run', r['untraced inner calls'].median, ns, atMost(1.05));
+      compare(`${op}: with a subscriber`, r['with a subscriber'].median, 'untraced inner calls, same run', r['untraced, subscriber present'].median, ns);
+    }
   }
   const p = results.pingpong;
   if (p && p.results.oneCpu) {
@@ -259,6 +271,13 @@ function notesOf(results, built) {
         'critical section gets. Peers at their fastest settings: proper-lockfile `lock(file, { realpath: false, retries: { retries: 10000, factor: 1, ' +
         'minTimeout: 1, maxTimeout: 1 } })`; redis-semaphore `new Mutex(ioredis, key, { retryInterval: 1, refreshInterval: 0 })`, one client per ' +
         'process, against a redis-server on 127.0.0.1 (no persistence) that the bench starts and stops.',
+    );
+  }
+  if (results.tracing) {
+    notes.push(
+      'Tracing: "no subscriber" runs before any subscriber has existed in the process; "with a subscriber" after one counting handler was ' +
+        'subscribed to every event of both channels (and kept, as an APM tool does). The untraced inner calls are the pair without the ' +
+        '`hasSubscribers` check. A subscriber that comes and goes many times makes V8 deoptimise the check each time (the channels change prototype).',
     );
   }
   const l = results['loop-delay'];

@@ -17,3 +17,6 @@ export type SemaphoreErrorCode = Semaphore.SemaphoreErrorCode;
 export type SharedSemaphore = Semaphore.SharedSemaphore;
 export type SharedAcquireOptions = Semaphore.SharedAcquireOptions;
 export type AwaitOnly<T> = Semaphore.AwaitOnly<T>;
+export type AcquireTraceContext = Semaphore.AcquireTraceContext;
+export type WaitTraceContext = Semaphore.WaitTraceContext;
+export type TraceOutcome = Semaphore.TraceOutcome;

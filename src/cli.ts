@@ -13,6 +13,7 @@ import { groupName, userName } from './users';
 import { Semaphore } from './semaphore';
 import { normalizeName, TIMEOUT_MAX } from './validate';
 import { constants, native } from './binding';
+import { commandLine, Opener, openersOf, scanProc, unlinkedOpenersOf, unreadableNote } from './cli/openers';
 
 const PROGRAM = 'posix-semaphore';
 const SHM_DIR = '/dev/shm';
@@ -36,11 +37,17 @@ class UsageError extends Error {
 
 /** A failure with a message already fit for the user: exit with `status`. */
 class Failure extends Error {
+  /** For --json: the error's code (ENOENT, ETIMEDOUT, ...) and anything more to say. */
+  code = 'ERR_FAILURE';
+  details: Record<string, unknown> = {};
+
   constructor(
     message: string,
     readonly status: number = EXIT_FAILURE,
+    code?: string,
   ) {
     super(message);
+    if (code !== undefined) this.code = code;
   }
 }
 
@@ -109,6 +116,14 @@ function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** -q/--quiet: no success chatter ("posted 3 to /jobs"), only errors. */
+let quiet = false;
+
+/** A success line that -q/--quiet silences. */
+function say(line: string): void {
+  if (!quiet) out(line);
+}
+
 function printJson(value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
@@ -127,6 +142,15 @@ function pathOf(name: string): string | undefined {
  * advice ("pass create: true") would not fit; any other error as it is.
  */
 function failureOf(err: unknown, name?: string): unknown {
+  const failure = reworded(err, name);
+  if (failure instanceof Failure && err instanceof SemaphoreError) {
+    failure.code = err.code;
+    failure.details.semaphore = err.semaphore ?? name;
+  }
+  return failure;
+}
+
+function reworded(err: unknown, name?: string): unknown {
   if (!(err instanceof SemaphoreError)) return err;
   const subject = `semaphore '${err.semaphore ?? name}'`;
   switch (err.code) {
@@ -198,6 +222,12 @@ interface Description {
   modified: string | null;
   /** robust semaphores: who holds units, from the ledger; null when there is no ledger. */
   holders?: Holder[] | null;
+  /** info (Linux): the processes that have it open, found in /proc/PID/maps by device and inode. */
+  openers?: Opener[];
+  /** info (Linux): older semaphores of this name, unlinked since, that processes still have open. */
+  unlinked?: Array<{ inode: number; openers: Opener[] }>;
+  /** info (Linux): how many processes' maps could not be read (other users', without root). */
+  unreadableProcesses?: number;
 }
 
 interface Holder {
@@ -265,22 +295,29 @@ function shownValue(d: Description): string {
   }
 }
 
-function list(_: string[], values: Values): number {
+/** Every semaphore of the host (Linux: the sem.* files of /dev/shm), described, by name. */
+function describeAll(command: string): Array<{ description: Description; stats: Stats }> {
   if (process.platform !== 'linux') {
-    throw new Failure(`list needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
+    throw new Failure(`${command} needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
   }
-  const descriptions: Description[] = [];
+  const all: Array<{ description: Description; stats: Stats }> = [];
   for (const file of readdirSync(SHM_DIR).sort()) {
     if (!file.startsWith('sem.') || file.length === 4) continue;
     const name = `/${file.slice(4)}`;
     try {
-      descriptions.push(describeSemaphore(name, statSync(join(SHM_DIR, file))));
+      const stats = statSync(join(SHM_DIR, file));
+      all.push({ description: describeSemaphore(name, stats), stats });
     } catch (err) {
       // Unlinked between readdir and open: it is not there any more.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
     }
   }
+  return all;
+}
+
+function list(_: string[], values: Values): number {
+  const descriptions = describeAll('list').map((d) => d.description);
   if (values.json) {
     printJson(descriptions);
     return EXIT_OK;
@@ -300,7 +337,7 @@ function info([text]: string[], values: Values): number {
     try {
       stats = statSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw failureOf(SemaphoreError.fromErrno(osConstants.errno.ENOENT, 'sem_open', name));
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing(name);
       throw err;
     }
   }
@@ -311,6 +348,12 @@ function info([text]: string[], values: Values): number {
     throw failureOf(err, name);
   }
   description.holders = holdersOf(name);
+  const scan = stats === undefined ? undefined : scanProc();
+  if (scan !== undefined && stats !== undefined) {
+    description.openers = openersOf(scan, stats.dev, stats.ino);
+    description.unlinked = unlinkedOpenersOf(scan, name, stats);
+    description.unreadableProcesses = scan.unreadable;
+  }
   if (values.json) {
     printJson(description);
     return EXIT_OK;
@@ -326,6 +369,7 @@ function info([text]: string[], values: Values): number {
     ['path', description.path],
   ];
   for (const [key, value] of lines) if (value !== null) out(`${key.padEnd(8)}  ${value}`);
+  if (description.openers !== undefined && scan !== undefined) printOpeners(description, scan);
   if (description.holders) {
     out(`holders   ${description.holders.length === 0 ? 'none (robust)' : `${description.holders.length} (robust)`}`);
     for (const h of description.holders) {
@@ -335,20 +379,41 @@ function info([text]: string[], values: Values): number {
   return EXIT_OK;
 }
 
+/** info's lines about the processes that have the semaphore open. */
+function printOpeners(d: Description, scan: ReturnType<typeof scanProc>): void {
+  const line = (o: Opener): string =>
+    `  pid ${o.pid}  ${o.command ?? '?'}${o.deleted ? `  (deleted: maps ${o.path}, glibc's temporary name: it created the semaphore)` : ''}`;
+  out(`openers   ${d.openers!.length}`);
+  for (const o of d.openers!) out(line(o));
+  const note = unreadableNote(scan);
+  if (note !== undefined) out(`  (${note})`);
+  for (const old of d.unlinked ?? []) {
+    out(`unlinked  an older semaphore of this name (inode ${old.inode}), unlinked since, is still open in ${old.openers.length} process${old.openers.length === 1 ? '' : 'es'}:`);
+    for (const o of old.openers) out(line(o).replace(/  \(deleted: maps .*$/, o.path.endsWith(`/sem.${d.name.slice(1)}`) ? '' : '  (created it)'));
+  }
+}
+
+/**
+ * The failure of info NAME on a missing name; says which processes still
+ * have an unlinked semaphore of that name open, if any do.
+ */
+function missing(name: string): unknown {
+  const failure = failureOf(SemaphoreError.fromErrno(osConstants.errno.ENOENT, 'sem_open', name));
+  if (!(failure instanceof Failure) || process.platform !== 'linux') return failure;
+  const unlinked = unlinkedOpenersOf(scanProc(), name);
+  if (unlinked.length > 0) {
+    const pids = unlinked.flatMap((u) => u.openers.map((o) => o.pid));
+    failure.message += `; it was unlinked while ${pids.length === 1 ? 'process' : 'processes'} ${pids.join(', ')} still ${pids.length === 1 ? 'has' : 'have'} it open`;
+    failure.details.unlinked = unlinked;
+  }
+  return failure;
+}
+
 /** The holders in a robust semaphore's ledger (none recovered); null without a ledger. */
 function holdersOf(name: string): Holder[] | null {
   const found = native.ledgerHolders(name);
   if (typeof found === 'number') return null;
   return found.map(([pid, units, alive]) => ({ pid, units, alive, command: alive ? commandLine(pid) : null }));
-}
-
-function commandLine(pid: number): string | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return text.split('\0').filter(Boolean).join(' ') || null;
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -367,9 +432,9 @@ function recover([text]: string[], values: Values): number {
     if (values.json) {
       printJson({ name, recovered: units, from: dead.map((h) => h.pid), value: now ?? null });
     } else if (units === 0) {
-      out(`nothing to recover in ${name}: no dead holder held units${now === undefined ? '' : `; value ${now}`}`);
+      say(`nothing to recover in ${name}: no dead holder held units${now === undefined ? '' : `; value ${now}`}`);
     } else {
-      out(`recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`);
+      say(`recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`);
     }
   } finally {
     sem.close();
@@ -390,10 +455,13 @@ function create([text]: string[], values: Values): number {
     // Like mkdir -m: the mode asked for, not the mode the umask leaves.
     if (sem.created && mode !== undefined && path !== undefined) chmodSync(path, mode);
     if (sem.created) {
-      out(`created ${name} with value ${value}, mode ${octal(mode ?? statMode(path) ?? 0o600)}`);
+      const shownMode = octal(mode ?? statMode(path) ?? 0o600);
+      if (values.json) printJson({ name, created: true, value, mode: shownMode });
+      else say(`created ${name} with value ${value}, mode ${shownMode}`);
     } else {
       const now = valueOf(sem);
-      out(`${name} exists already${now === undefined ? '' : ` with value ${now}`}; left as it is`);
+      if (values.json) printJson({ name, created: false, value: now ?? null });
+      else say(`${name} exists already${now === undefined ? '' : ` with value ${now}`}; left as it is`);
     }
   } finally {
     sem.close();
@@ -420,7 +488,8 @@ function post([text]: string[], values: Values): number {
       }
     }
     const now = valueOf(sem);
-    out(`posted ${count} to ${name}${now === undefined ? '' : `; value now ${now}`}`);
+    if (values.json) printJson({ name, posted: count, value: now ?? null });
+    else say(`posted ${count} to ${name}${now === undefined ? '' : `; value now ${now}`}`);
   } finally {
     sem.close();
   }
@@ -453,7 +522,7 @@ async function acquireInterruptibly(sem: Semaphore, timeout: number | undefined)
     if (interruptedBy !== undefined) return interruptedBy;
     if (err instanceof SemaphoreError && err.code === 'ETIMEDOUT') {
       const message = timeout === 0 ? `semaphore '${sem.name}' is taken (its value is 0)` : `timed out after ${timeout} ms waiting for semaphore '${sem.name}'`;
-      throw new Failure(message, EXIT_TIMEOUT);
+      throw new Failure(message, EXIT_TIMEOUT, timeout === 0 ? 'EAGAIN' : 'ETIMEDOUT');
     }
     throw failureOf(err, sem.name);
   } finally {
@@ -475,21 +544,23 @@ async function wait([text]: string[], values: Values): Promise<number> {
     const signal = await acquireInterruptibly(sem, timeout);
     if (signal !== undefined) return signalStatus(signal);
     const now = valueOf(sem);
-    out(`took 1 from ${name}${now === undefined ? '' : `; value now ${now}`}`);
+    if (values.json) printJson({ name, took: 1, value: now ?? null });
+    else say(`took 1 from ${name}${now === undefined ? '' : `; value now ${now}`}`);
   } finally {
     sem.close();
   }
   return EXIT_OK;
 }
 
-function unlink([text]: string[]): number {
+function unlink([text]: string[], values: Values): number {
   const name = nameArg(text);
   try {
     Semaphore.unlink(name);
   } catch (err) {
     throw failureOf(err, name);
   }
-  out(`unlinked ${name}`);
+  if (values.json) printJson({ name, unlinked: true });
+  else say(`unlinked ${name}`);
   return EXIT_OK;
 }
 
@@ -589,6 +660,8 @@ function splitCommand(args: string[], options: Options): [string[], string[]] {
 // The command table, help and dispatch.
 
 const help = { type: 'boolean', short: 'h' } as const;
+const quietOption = { quiet: { type: 'boolean', short: 'q' } } as const;
+const quietHelp = '-q, --quiet        print nothing on success (errors still go to stderr)';
 
 const COMMANDS: Record<string, Command> = {
   list: {
@@ -604,67 +677,82 @@ const COMMANDS: Record<string, Command> = {
   },
   info: {
     usage: 'info NAME [--json]',
-    summary: 'show the value, mode, owner, size and path of one semaphore, and its holders when robust',
-    optionHelp: ['--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified, holders'],
+    summary: 'show the value, mode, owner and path of one semaphore, the processes that have it open, and its holders when robust',
+    description:
+      'Openers are found in /proc/PID/maps by the file\'s device and inode: the process that created\n' +
+      'a semaphore maps it under glibc\'s temporary name, shown "(deleted)". Processes that still\n' +
+      'have an older semaphore of this name open, unlinked since, are listed as "unlinked". Without\n' +
+      'root, other users\' processes cannot be read: info says how many it could not read.',
+    optionHelp: [
+      '--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified, holders,',
+      '                   openers [{pid, command, path, deleted}], unlinked [{inode, openers}], unreadableProcesses',
+    ],
     options: { json: { type: 'boolean' }, help },
     positionals: 1,
     run: info,
   },
   create: {
-    usage: 'create NAME [--value N] [--mode 0600] [--exclusive]',
+    usage: 'create NAME [--value N] [--mode 0600] [--exclusive] [--json] [-q]',
     summary: 'create a semaphore, or leave an existing one as it is',
     optionHelp: [
       '--value N          its initial value (default 1)',
       '--mode MODE        octal permission bits, set exactly as given: the umask does not apply (default 0600)',
       '--exclusive        fail if it exists already',
+      '--json             one object: name, created, value, mode',
+      quietHelp,
       ...trustHelp,
     ],
-    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, ...trustOptions, help },
+    options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: create,
   },
   post: {
-    usage: 'post NAME [--count N]',
+    usage: 'post NAME [--count N] [--json] [-q]',
     summary: 'add to the value (sem_post), waking waiters; gives back a unit lost to SIGKILL',
-    optionHelp: ['--count N          post N times (default 1)', ...trustHelp],
-    options: { count: { type: 'string' }, ...trustOptions, help },
+    optionHelp: ['--count N          post N times (default 1)', '--json             one object: name, posted, value', quietHelp, ...trustHelp],
+    options: { count: { type: 'string' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: post,
   },
   wait: {
-    usage: 'wait NAME [--timeout MS]',
+    usage: 'wait NAME [--timeout MS] [--json] [-q]',
     summary: 'take one unit and keep it (sem_wait)',
     description:
       'Waits until the value is above 0, takes one unit and exits without giving it back: the\n' +
       'shell twin of sem_wait. `post NAME` gives it back. To hold a semaphore only while a\n' +
       'command runs, use run.',
-    optionHelp: ['--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting', ...trustHelp],
-    options: { timeout: { type: 'string' }, ...trustOptions, help },
+    optionHelp: [
+      '--timeout MS       give up after MS milliseconds (exit 124); 0 tries once without waiting',
+      '--json             one object: name, took, value',
+      quietHelp,
+      ...trustHelp,
+    ],
+    options: { timeout: { type: 'string' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: wait,
   },
   recover: {
-    usage: 'recover NAME [--json]',
+    usage: 'recover NAME [--json] [-q]',
     summary: 'give back the units that dead processes held through robust handles',
     description:
       'For semaphores used with robust: true: every unit that a process which has died took\n' +
       'through a robust handle, and never posted, is posted back (info NAME lists the holders).\n' +
       'Units taken by other programs (C, non-robust handles) are not tracked: post NAME for those.',
-    optionHelp: ['--json             one object: name, recovered, from (pids), value', ...trustHelp],
-    options: { json: { type: 'boolean' }, ...trustOptions, help },
+    optionHelp: ['--json             one object: name, recovered, from (pids), value', quietHelp, ...trustHelp],
+    options: { json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: recover,
   },
   unlink: {
-    usage: 'unlink NAME',
+    usage: 'unlink NAME [--json] [-q]',
     summary: 'remove the name (sem_unlink); processes that have it open keep using it',
-    optionHelp: [],
-    options: { help },
+    optionHelp: ['--json             one object: name, unlinked', quietHelp],
+    options: { json: { type: 'boolean' }, ...quietOption, help },
     positionals: 1,
     run: unlink,
   },
   run: {
-    usage: 'run NAME [--timeout MS] [--value N] -- COMMAND [ARG...]',
+    usage: 'run NAME [--timeout MS] [--value N] [-q] -- COMMAND [ARG...]',
     summary: 'hold one unit while COMMAND runs, like flock(1), and exit with its status',
     description:
       'Takes one unit (creating the semaphore with --value if it does not exist), runs COMMAND\n' +
@@ -676,11 +764,45 @@ const COMMANDS: Record<string, Command> = {
     optionHelp: [
       '--timeout MS       give up waiting after MS milliseconds (exit 124)',
       '--value N          the initial value if this call creates the semaphore (default 1)',
+      '-q, --quiet        accepted for flock(1) users: run prints nothing of its own on success anyway',
       ...trustHelp,
     ],
-    options: { timeout: { type: 'string' }, value: { type: 'string' }, ...trustOptions, help },
+    options: { timeout: { type: 'string' }, value: { type: 'string' }, ...quietOption, ...trustOptions, help },
     positionals: 1,
     run: runCommand,
+  },
+  top: {
+    usage: 'top [--interval MS] [--count N] [--match TEXT] [--json]',
+    summary: 'a live view of the semaphores of this host: values, their changes, openers and holders',
+    description:
+      'Refreshes like top(1): each semaphore\'s value, how it moved since the last frame, the\n' +
+      'processes that have it open (pids) and, for robust ones, who holds units (pid×units).\n' +
+      'On a terminal it takes the whole screen; q or Ctrl-C quits and restores the terminal.\n' +
+      'When stdout is not a terminal it prints one plain line per semaphore per frame instead:\n' +
+      '  TIME NAME value=N change=+N|-N|0|- openers=PID,...|- holders=PID:UNITS[:dead],...|none|-',
+    optionHelp: [
+      '--interval MS      milliseconds between frames (default 1000)',
+      '--count N          show N frames, then exit',
+      '--match TEXT       only the semaphores whose name contains TEXT',
+      '--json             one JSON object per frame and line: time, semaphores [{name, value, change,',
+      '                   openers, holders}], removed, unreadableProcesses',
+    ],
+    options: { interval: { type: 'string' }, count: { type: 'string' }, match: { type: 'string' }, json: { type: 'boolean' }, help },
+    positionals: 0,
+    run: async (_, values) => {
+      const interval = integerArg(values.interval as string | undefined, '--interval', 10, TIMEOUT_MAX, 1000);
+      const count = values.count === undefined ? undefined : integerArg(values.count as string, '--count', 1, 1_000_000_000, 1);
+      if (process.platform !== 'linux') throw new Failure(`top needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
+      const { runTop } = await import('./cli/top');
+      return runTop(
+        { interval, count, json: values.json === true, match: values.match as string | undefined },
+        {
+          semaphores: () =>
+            describeAll('top').map(({ description: d, stats }) => ({ name: d.name, value: d.value, shown: shownValue(d), dev: stats.dev, ino: stats.ino })),
+          holders: (name) => holdersOf(name),
+        },
+      );
+    },
   },
   demo: {
     usage: 'demo [--workers N] [--iterations N] [--value N] [--sync]',
@@ -735,6 +857,8 @@ function mainHelp(): string {
     '',
     'Exit status: 0 ok; 1 failure (a one-line message on stderr); 2 bad usage;',
     '124 a wait or run timed out; run exits with the status of its command.',
+    'With --json, a failure is one JSON line on stderr instead, with the same status:',
+    '  {"error": {"code": "ENOENT", "message": "...", "status": 1, ...}}',
     '',
     'Options:',
     '  -h, --help       this help',
@@ -769,10 +893,35 @@ function usageMessage(err: Error & { code?: string }, command: string): string {
   return err.message;
 }
 
+/**
+ * An error under --json: one line on stderr, `{"error": {"code", "message",
+ * "status", ...}}` (stdout stays empty, as for any failure); returns the exit
+ * status, the same as without --json.
+ */
+function printError(err: unknown, command: string | undefined): number {
+  let error: Record<string, unknown>;
+  if (err instanceof UsageError) {
+    error = { code: 'ERR_USAGE', message: err.message, status: EXIT_USAGE, help: `${PROGRAM} ${err.command ?? command ?? ''} --help`.replace('  ', ' ') };
+  } else {
+    const failure = failureOf(err);
+    if (failure instanceof Failure) {
+      error = { code: failure.code, message: failure.message, status: failure.status, ...failure.details };
+    } else {
+      const e = err as NodeJS.ErrnoException;
+      error = { code: e.code ?? 'ERR_FAILURE', message: e.code ? e.message : String(e.stack ?? e), status: EXIT_FAILURE };
+    }
+  }
+  process.stderr.write(`${JSON.stringify({ error })}\n`);
+  return error.status as number;
+}
+
 /** Runs the command line `argv` (without node and the script); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   let commandName: string | undefined;
+  // --json: errors too as one JSON line on stderr. run's command may have a --json of its own.
+  let json = first !== 'run' && rest.includes('--json');
+  quiet = false;
   try {
     if (first === undefined) {
       process.stderr.write(`${mainHelp()}\n`);
@@ -799,6 +948,7 @@ export async function main(argv: string[]): Promise<number> {
     commandName = first;
     const command = COMMANDS[first];
     const [own, tail] = first === 'run' ? splitCommand(rest, command.options) : [rest, []];
+    json = own.includes('--json') && 'json' in command.options;
     let parsed: { values: Values; positionals: string[] };
     try {
       parsed = parseArgs({ args: own, options: command.options, allowPositionals: true, strict: true }) as typeof parsed;
@@ -809,12 +959,14 @@ export async function main(argv: string[]): Promise<number> {
       out(commandHelp(first));
       return EXIT_OK;
     }
+    quiet = parsed.values.quiet === true;
     if (parsed.positionals.length < command.positionals) throw new UsageError(`missing NAME`, first);
     if (parsed.positionals.length > command.positionals) {
       throw new UsageError(`unexpected argument '${parsed.positionals[command.positionals]}' for '${first}'`, first);
     }
     return await command.run(parsed.positionals, parsed.values, tail);
   } catch (err) {
+    if (json) return printError(err, commandName);
     if (err instanceof UsageError) {
       const helpFor = err.command ?? commandName;
       process.stderr.write(`${PROGRAM}: ${err.message}\nTry '${PROGRAM} ${helpFor ? `${helpFor} ` : ''}--help'.\n`);

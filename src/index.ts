@@ -4,6 +4,7 @@
 import * as errors from './errors';
 import type * as lock from './lock';
 import * as semaphore from './semaphore';
+import type * as tracing from './tracing';
 
 /** {@inheritDoc semaphore.Semaphore} */
 class Semaphore extends semaphore.Semaphore {}
@@ -28,6 +29,11 @@ namespace Semaphore {
   export type SharedAcquireOptions = lock.SharedAcquireOptions;
   /** What `SharedSemaphore.tryAcquire()` returns: a boolean or a Promise of one, to be awaited. */
   export type AwaitOnly<T> = lock.AwaitOnly<T>;
+  /** The context of the `posix-semaphore:acquire` tracing channel's events (diagnostics_channel). */
+  export type AcquireTraceContext = tracing.AcquireTraceContext;
+  /** The context of the `posix-semaphore:wait` tracing channel's events (diagnostics_channel). */
+  export type WaitTraceContext = tracing.WaitTraceContext;
+  export type TraceOutcome = tracing.TraceOutcome;
   /** The class itself, for `const { Semaphore } = require('posix-semaphore')`. */
   export const Semaphore = SemaphoreClass;
   export type Semaphore = SemaphoreInstance;

@@ -1,5 +1,6 @@
 import { constants as osConstants } from 'node:os';
-import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn } from './async/shared-wait';
+import { inspect } from 'node:util';
+import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn, waitingThrough } from './async/shared-wait';
 import { abortError } from './async/wait-queue';
 import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SPIN_US } from './binding';
 import { debugFromEnv, debugLog } from './debug';
@@ -7,6 +8,8 @@ import { errnoName, errnoOf, invalidArgType, invalidArgValue, SemaphoreError } f
 import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
 import type { SharedSemaphore } from './lock';
 import { untrustedOwner } from './owner';
+import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
+import type { AcquireTraceContext, WaitTraceContext } from './tracing'; // for the TSDoc links
 import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
 
 const EAGAIN = errnoOf('EAGAIN');
@@ -85,6 +88,11 @@ export interface AcquireOptions {
  * handles of it, queue in FIFO order behind one native wait, which runs on
  * the libuv threadpool while the pool can spare a thread (slices of 100 ms)
  * and on a thread of its own otherwise (see docs/threadpool.md).
+ *
+ * Each call is traced on `diagnostics_channel` when something subscribes:
+ * `posix-semaphore:acquire` (acquire, withLock; see {@link AcquireTraceContext})
+ * and `posix-semaphore:wait` (wait, tryWait, timedWait, tryAcquire; see
+ * {@link WaitTraceContext}).
  *
  * @example
  * const sem = new Semaphore('jobs', { value: 2 });
@@ -185,12 +193,22 @@ export class Semaphore implements SharedSemaphore, Disposable {
     return value;
   }
 
+  /** How many acquire() calls of this handle are queued, waiting for a unit. */
+  get pending(): number {
+    return this.waitingHandle === undefined ? 0 : waitingThrough(this.waitKey, this.waitingHandle);
+  }
+
   /**
    * Takes one unit, blocking the thread until one is free (`sem_wait`).
    * Blocks the event loop too: in a server, prefer `await acquire()`.
    * @throws SemaphoreError `EINTR` when a signal interrupts the wait (unless retryOnEintr).
    */
   wait(): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'wait', undefined, () => this.untracedWait()); // tracing (issue 13)
+    this.untracedWait();
+  }
+
+  private untracedWait(): void {
     let err = this.nativeTryWait();
     if (err === EAGAIN) {
       do err = this.nativeWait(interruptingSignals());
@@ -205,6 +223,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * @throws SemaphoreError `EAGAIN` when the semaphore is taken.
    */
   tryWait(): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'tryWait', 0, () => this.untracedTryWait()); // tracing (issue 13)
+    this.untracedTryWait();
+  }
+
+  private untracedTryWait(): void {
     const err = this.nativeTryWait();
     if (this.debug) this.log('sem_trywait', err);
     if (err !== undefined) throw this.failure(err, 'sem_trywait');
@@ -216,6 +239,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * @throws SemaphoreError `ETIMEDOUT` when the time runs out, `EINTR` on a signal (unless retryOnEintr).
    */
   timedWait(ms: number): void {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'timedWait', ms, () => this.untracedTimedWait(ms)); // tracing (issue 13)
+    this.untracedTimedWait(ms);
+  }
+
+  private untracedTimedWait(ms: number): void {
     validateTimeout(ms, 'ms');
     const deadline = performance.now() + ms;
     let err: number | undefined;
@@ -250,6 +278,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * try { await useTheGpu(); } finally { sem.release(); }
    */
   acquire(options?: AcquireOptions): Promise<void> {
+    if (acquireChannel.hasSubscribers) return traceAcquire(this, options, this.untracedAcquire); // tracing (issue 13)
+    return this.untracedAcquire(options);
+  }
+
+  private untracedAcquire(options?: AcquireOptions): Promise<void> {
     let timeout: number | undefined;
     let signal: AbortSignal | undefined;
     if (options !== undefined) {
@@ -283,6 +316,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * any handle of this thread) is waiting; never waits. Returns whether it took one.
    */
   tryAcquire(): boolean {
+    if (waitChannel.hasSubscribers) return traceWait(this, 'tryAcquire', 0, () => this.untracedTryAcquire()); // tracing (issue 13)
+    return this.untracedTryAcquire();
+  }
+
+  private untracedTryAcquire(): boolean {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_trywait');
     if (waitingOn.count > 0 && waiting(this.key()) > 0) return false;
     const err = this.nativeTryWait();
@@ -350,6 +388,26 @@ export class Semaphore implements SharedSemaphore, Disposable {
   /** Closes the handle: `using sem = new Semaphore('jobs')`. */
   [disposeSymbol](): void {
     this.close();
+  }
+
+  /**
+   * `{ name, value, pending, closed }`, what `JSON.stringify(sem)` shows;
+   * `value` is null once closed (or where sem_getvalue is missing: macOS).
+   */
+  toJSON(): { name: string; value: number | null; pending: number; closed: boolean } {
+    let value: number | null = null;
+    if (!this.isClosed) {
+      const read = native.getValue(this.handle);
+      if (read >= 0) value = read;
+    }
+    return { name: this.name, value, pending: this.pending, closed: this.isClosed };
+  }
+
+  /** `util.inspect(sem)`: `Semaphore { name: '/jobs', value: 1, pending: 0, closed: false }`, never the internals. */
+  [inspect.custom](depth: number, options: { stylize(text: string, style: string): string; depth?: number | null }, nested: typeof inspect): string {
+    const label = this.constructor.name || 'Semaphore';
+    if (depth < 0) return options.stylize(`[${label}]`, 'special');
+    return `${label} ${nested(this.toJSON(), { ...options, depth: options.depth == null ? options.depth : options.depth - 1 })}`;
   }
 
   // A sync wait returned `result` > INTERRUPTED: signals the program listens

@@ -49,6 +49,12 @@ export function waiting(key: number): number {
   return wait === undefined ? 0 : wait.pending;
 }
 
+/** How many acquire() calls of `owner` (one handle) wait for the semaphore `key`. */
+export function waitingThrough(key: number, owner: WaitingHandle): number {
+  const wait = waits.get(key);
+  return wait === undefined ? 0 : wait.pendingOf(owner);
+}
+
 /**
  * Queues an acquire() of `owner` behind every waiting acquire() of the same
  * semaphore in this thread; see WaitQueue.wait() for how it settles.
@@ -98,6 +104,10 @@ class SharedWait {
 
   get pending(): number {
     return this.waiters.pending;
+  }
+
+  pendingOf(owner: WaitingHandle): number {
+    return this.waiters.pendingOf(owner);
   }
 
   queue(owner: WaitingHandle, timeout: number | undefined, signal: AbortSignal | undefined, timeoutError: () => Error): Promise<void> {

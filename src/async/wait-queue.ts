@@ -87,6 +87,15 @@ export class WaitQueue<T, O = undefined> {
     for (const waiter of waiters) this.settle(waiter, error());
   }
 
+  /** How many waiters of `owner` have not settled yet (a scan: for inspection, not hot paths). */
+  pendingOf(owner: O): number {
+    let count = 0;
+    for (let i = this.head; i < this.waiters.length; i++) {
+      if (!this.waiters[i].settled && this.waiters[i].owner === owner) count++;
+    }
+    return count;
+  }
+
   /** Rejects the waiters of `owner`, each with its own `error()`; the others keep their place. */
   failOwnedBy(owner: O, error: () => Error): void {
     for (const waiter of this.waiters.slice(this.head)) {
