@@ -164,10 +164,12 @@ using WaiterRef = std::shared_ptr<Waiter>;
 // anything else: nobody took it, so it is posted back. Raw Node-API calls: in
 // an environment being torn down JS cannot run, and node-addon-api would
 // turn that into a fatal error.
-void Hand(napi_env env, napi_value result, bool called, Waiter& waiter);
+void Hand(napi_env env, napi_value result, bool called, Waiter& waiter, Ledger* ledger);
 
 void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
   sem.inflight = false;
+  // This wait's ledger: `done` may start the next wait, which sets its own.
+  std::shared_ptr<Ledger> ledger = std::move(waiter.ledger);
   if (!waiter.Settle() && err == 0) err = ECANCELED;  // Returned: JS gave it up, SetWanted posted it back
   napi_value argv[1];
   napi_value undefined, result = nullptr;
@@ -177,13 +179,12 @@ void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);
   }
-  if (err == 0) Hand(env, result, called, waiter);
-  waiter.ledger.reset();  // the Ledger goes with its last robust handle, not with a waiter
+  if (err == 0) Hand(env, result, called, waiter, ledger.get());
 }
 
 // A unit the wait took, after `done` returned `result`: to the acquire() whose
 // handle JS returned, or back to the semaphore.
-void Hand(napi_env env, napi_value result, bool called, Waiter& waiter) {
+void Hand(napi_env env, napi_value result, bool called, Waiter& waiter, Ledger* ledger) {
   Sem* taker = nullptr;
   napi_valuetype type;
   void* data = nullptr;
@@ -193,11 +194,12 @@ void Hand(napi_env env, napi_value result, bool called, Waiter& waiter) {
   }
   if (taker != nullptr && taker->get() == waiter.sem()) {
     // robust: the record follows the acquire the unit went to.
-    if (waiter.ledger && !taker->ledger) waiter.ledger->Giving();
-    if (!waiter.ledger && taker->ledger) taker->ledger->Took();
+    if (ledger != nullptr && !taker->ledger) ledger->Giving();
+    if (ledger == nullptr && taker->ledger) taker->ledger->Took();
     ++taker->held;
   } else {
-    waiter.PostBack();  // nobody took it
+    if (ledger != nullptr) ledger->Giving();
+    sem_post(waiter.sem());  // nobody took it
   }
 }
 
