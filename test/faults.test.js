@@ -7,22 +7,9 @@ const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, FIXTURES } = require('./helpers');
+const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, within, FIXTURES } = require('./helpers');
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
-
-/** Resolves with the child's result, or kills it (SIGKILL) after `ms` and resolves with `hung: true`. */
-async function within(child, ms) {
-  let timer;
-  const hung = new Promise((resolve) => {
-    timer = setTimeout(() => resolve('hung'), ms);
-  });
-  const first = await Promise.race([child.done, hung]);
-  clearTimeout(timer);
-  if (first !== 'hung') return first;
-  child.kill('SIGKILL');
-  return { ...(await child.done), hung: true };
-}
 
 /** true when `child` has printed a line matching `re` within `ms`. */
 async function printsWithin(child, re, ms) {

@@ -6,8 +6,8 @@
 // the half-way sample (warm-up over) to the end.
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('./helpers');
+const { MB, growth, report } = require('./support/cycles');
 
-const MB = 1024 * 1024;
 
 async function cycles(phase, count) {
   const sem = new Semaphore(uniqueName(`memory-${phase}`), { value: 1 });
@@ -23,18 +23,6 @@ async function cycles(phase, count) {
   }
 }
 
-function growth(result, key) {
-  const { samples } = result;
-  const half = samples.find((s) => s.at >= result.cycles / 2);
-  return samples[samples.length - 1][key] - half[key];
-}
-
-function report(result) {
-  const first = result.samples[0];
-  const last = result.samples[result.samples.length - 1];
-  const mb = (n) => `${(n / MB).toFixed(1)} MB`;
-  return `${result.phase} × ${result.cycles} in ${result.ms} ms: RSS ${mb(first.rss)} → ${mb(last.rss)} (second half ${mb(growth(result, 'rss'))}), heap ${mb(first.heapUsed)} → ${mb(last.heapUsed)}, /dev/shm mappings ${first.maps} → ${last.maps}, fds ${first.fds} → ${last.fds}`;
-}
 
 function expectFlat(result, { rss, heap = 1 * MB }) {
   const line = report(result);

@@ -7,8 +7,8 @@
 // must not move at all, nor the ledger file's size.
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, runToEnd, ledgerHolders } = require('./helpers');
+const { MB, growth, report } = require('./support/cycles');
 
-const MB = 1024 * 1024;
 const LEDGER_SIZE = 64 + 128 * 16;
 
 async function cycles(phase, count) {
@@ -27,22 +27,6 @@ async function cycles(phase, count) {
   }
 }
 
-function growth(result, key) {
-  const { samples } = result;
-  const half = samples.find((s) => s.at >= result.cycles / 2);
-  return samples[samples.length - 1][key] - half[key];
-}
-
-function report(result) {
-  const first = result.samples[0];
-  const last = result.samples[result.samples.length - 1];
-  const mb = (n) => `${(n / MB).toFixed(1)} MB`;
-  return (
-    `${result.phase} × ${result.cycles} in ${result.ms} ms: RSS ${mb(first.rss)} → ${mb(last.rss)} (second half ${mb(growth(result, 'rss'))}), ` +
-    `heap ${mb(first.heapUsed)} → ${mb(last.heapUsed)}, /dev/shm mappings ${first.maps} → ${last.maps}, fds ${first.fds} → ${last.fds}, ` +
-    `ledger ${first.ledgerSize} → ${last.ledgerSize} bytes`
-  );
-}
 
 function expectFlat(result, { rss, heap = 1 * MB }) {
   const line = report(result);
