@@ -2,29 +2,20 @@
 // Every JavaScript block of the README runs as written (with a -r preload
 // that gives its semaphore names a prefix unique to the test run) and exits 0
 // with nothing on stderr.
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, FIXTURES } = require('./helpers');
+const { Semaphore, uniqueName, run, FIXTURES } = require('./helpers');
 
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const BLOCKS = [...README.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 
+// Runs `code` as `node -r rename-semaphore.js -e code` (run()'s file argument is only argv[1]).
 function runBlock(code, prefix) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', path.join(FIXTURES, 'rename-semaphore.js'), '-e', code], {
-      cwd: path.join(__dirname, '..'),
-      env: { ...process.env, PSEM_TEST_PREFIX: prefix },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return run('/dev/null', [], {
+    nodeArgs: ['-r', path.join(FIXTURES, 'rename-semaphore.js'), '-e', code],
+    env: { PSEM_TEST_PREFIX: prefix },
+  }).done;
 }
 
 describe("the README's JavaScript blocks", function () {
