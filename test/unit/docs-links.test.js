@@ -9,7 +9,8 @@ const path = require('node:path');
 const { expect } = require('chai');
 
 const ROOT = path.join(__dirname, '..', '..');
-const PAGES = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md'));
+const PAGES = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...DOCS.map((f) => `docs/${f}`)];
 
 // The lines of a page outside fenced code blocks, with their 1-based numbers.
 function prose(text) {
@@ -50,8 +51,10 @@ function anchors(text) {
   const lines = prose(text);
   lines.forEach(({ line }, i) => {
     let heading = /^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/.exec(line)?.[1];
+    // A setext heading: a line of text underlined by = or - on the next line.
     const next = lines[i + 1];
-    if (heading === undefined && next && next.number === lines[i].number + 1 && /^ {0,3}(=+|-+)[ \t]*$/.test(next.line) && /\S/.test(line) && !/^\s*[|>#-]/.test(line)) heading = line.trim(); // setext
+    const underlined = next !== undefined && next.number === lines[i].number + 1 && /^ {0,3}(=+|-+)[ \t]*$/.test(next.line);
+    if (heading === undefined && underlined && /\S/.test(line) && !/^\s*[|>#-]/.test(line)) heading = line.trim();
     if (heading !== undefined) {
       const base = slug(heading);
       const n = seen.get(base) ?? 0;
