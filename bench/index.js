@@ -73,7 +73,7 @@ function rowsOf(results, bars = []) {
     rows.push([operation, format(ours), peer, format(theirs), ratio(r), t]);
     // The unit goes in the chart's panel heading, not in each group's.
     const unit = UNIT.get(format);
-    bars.push({ operation: operation.replace(`, ${unit}`, ''), unit, ours, peer, theirs, oursText: format(ours), theirsText: format(theirs) });
+    bars.push({ operation: operation.replace(`, ${unit}`, ''), unit, ours, peer, theirs });
   };
   const note = (operation, ours, peer, theirs, target) => rows.push([operation, ours, peer, theirs, '', target || '']);
 
@@ -364,14 +364,17 @@ async function mainRun() {
   }
   console.log(out.join('\n'));
 
-  const chartFile = chartArg === undefined ? (only.length ? undefined : CHART) : chartArg === '--no-chart' ? undefined : path.resolve(chartArg.split('=')[1] || CHART);
+  // A full run redraws docs/benchmarks.svg; a partial one only when asked, so that fewer rows do not replace the full picture.
+  let chartFile = only.length ? undefined : CHART;
+  if (chartArg?.startsWith('--no-chart')) chartFile = undefined;
+  else if (chartArg) chartFile = path.resolve(chartArg.split('=')[1] || CHART);
   if (chartFile && bars.length) {
     const caption = [
       `${before.split(', load average')[0]}; ${new Date().toISOString().slice(0, 10)}; load average ${before.split('load average ')[1]} at the start.`,
       `Drawn by node bench/index.js${only.length ? ` ${only.join(' ')}` : ''} (npm run bench draws it again); the table and its notes: docs/benchmarks.md.`,
     ];
     fs.writeFileSync(chartFile, chart(bars, { title: 'posix-semaphore against its peers', caption }));
-    log(`chart: ${path.relative(process.cwd(), chartFile)} (${bars.length} compared rows)`);
+    log(`chart: ${chartFile} (${bars.length} compared rows)`);
   } else if (!chartFile && chartArg === undefined && bars.length) {
     log(`no chart: a run of chosen measurements leaves ${path.relative(process.cwd(), CHART)} alone; pass --chart[=FILE] to draw one`);
   }

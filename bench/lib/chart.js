@@ -15,7 +15,7 @@ const CHAR = 6.5; // a generous mean width of a 12 px character: the label colum
 const PAD = 16;
 const BAR = { row: 18, height: 12 };
 const BARS_WIDTH = 440;
-const FIGURE_WIDTH = 130;
+const FIGURE_WIDTH = 100;
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const plain = (s) => String(s).replace(/`|\*\*/g, ''); // the table's cells are Markdown
@@ -34,7 +34,7 @@ function withUnit(v, unit) {
   return `${short(v / d)}${prefix} ${unit}`;
 }
 
-/** Rows of { operation, unit, ours, peer, theirs, oursText?, theirsText? } → panels of groups of bars, in first-seen order. */
+/** Rows of { operation, unit, ours, peer, theirs } → panels of groups of bars, in first-seen order. */
 function panelsOf(rows) {
   const panels = [];
   for (const row of rows) {
@@ -42,10 +42,10 @@ function panelsOf(rows) {
     if (!panel) panels.push((panel = { unit: row.unit, groups: [] }));
     let group = panel.groups.find((g) => g.operation === row.operation);
     if (!group) {
-      group = { operation: row.operation, bars: [{ label: 'posix-semaphore', value: row.ours, text: row.oursText, ours: true }] };
+      group = { operation: row.operation, bars: [{ label: 'posix-semaphore', value: row.ours, ours: true }] };
       panel.groups.push(group);
     }
-    group.bars.push({ label: row.peer, value: row.theirs, text: row.theirsText, ours: false });
+    group.bars.push({ label: row.peer, value: row.theirs, ours: false });
   }
   for (const panel of panels) {
     const values = panel.groups.flatMap((g) => g.bars.map((b) => b.value)).filter(drawable);
@@ -58,8 +58,8 @@ function panelsOf(rows) {
 
 /**
  * The SVG of a bench table's compared rows.
- * rows: [{ operation, unit ('ns' | 'µs' | 'ms' | 'ops/s' | ...), ours, peer, theirs, oursText?, theirsText? }]
- * (the figures as numbers, the texts as the table prints them; a value that is not > 0 is drawn as n/a).
+ * rows: [{ operation, unit ('ns' | 'µs' | 'ms' | 's' | 'ops/s' | ...), ours, peer, theirs }], the figures as
+ * numbers in that unit (one that is not > 0 reads n/a), each drawn to 3 digits ("761 µs", not "761306.9 ns").
  * options: { title, caption: [lines] }.
  */
 function chart(rows, { title = 'posix-semaphore against its peers', caption = [] } = {}) {
@@ -89,9 +89,9 @@ function chart(rows, { title = 'posix-semaphore against its peers', caption = []
   for (const panel of panels) {
     const [lo, hi] = panel.decades;
     const x = (v) => x0 + ((Math.log10(v) - lo) / (hi - lo)) * BARS_WIDTH;
-    const better = HIGHER_IS_BETTER.has(panel.unit) ? 'higher is better: the longer bar wins' : 'lower is better: the shorter bar wins';
-    const what = panel.unit in NS_PER ? `time, ${panel.unit}` : panel.unit;
-    text(PAD, (y += 16), `${what} (log scale): ${better}`, 'font-size="14" font-weight="600"');
+    const better = HIGHER_IS_BETTER.has(panel.unit) ? 'higher is better, the longer bar wins' : 'lower is better, the shorter bar wins';
+    const what = panel.unit in NS_PER ? `time in ${panel.unit}` : panel.unit;
+    text(PAD, (y += 16), `${what}, log scale: ${better}`, 'font-size="14" font-weight="600"');
     const top = (y += 20);
     const rowsHeight = panel.groups.reduce((h, g) => h + 22 + g.bars.length * BAR.row, 0);
     const bottom = top + 6 + rowsHeight;
@@ -107,7 +107,7 @@ function chart(rows, { title = 'posix-semaphore against its peers', caption = []
       for (const bar of group.bars) {
         const mid = y + BAR.row / 2;
         text(x0 - 8, mid + 4, plain(bar.label), `text-anchor="end"${bar.ours ? ' font-weight="600"' : ''}`);
-        const figure = drawable(bar.value) ? (bar.text !== undefined ? `${plain(bar.text)} ${panel.unit}` : withUnit(bar.value, panel.unit)) : 'n/a';
+        const figure = drawable(bar.value) ? withUnit(bar.value, panel.unit) : 'n/a';
         let end = x0;
         if (drawable(bar.value)) {
           end = x(bar.value);
