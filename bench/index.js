@@ -10,11 +10,18 @@
 //                                        also measure this package as built at
 //                                        REV (default: where this branch left
 //                                        main) and print it beside: "today" / "now"
+//   --chart[=FILE], --no-chart           the compared rows as a bar chart (bench/lib/chart.js):
+//                                        a full run writes docs/benchmarks.svg unless --no-chart;
+//                                        a run of chosen measurements writes none unless --chart
+//                                        (so that a partial run does not replace the full picture)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { runMeasurement } = require('./lib/common');
 const { buildAll, buildBaseline, CACHE, COMPAT, log } = require('./lib/build');
+const { chart } = require('./lib/chart');
+
+const CHART = path.join(__dirname, '..', 'docs', 'benchmarks.svg');
 
 const MEASUREMENTS = [
   { name: 'sync-pair' },
@@ -44,8 +51,17 @@ const ratio = (x) => (x < 0.01 ? `1/${Math.round(1 / x)}×` : `${x < 10 ? x.toFi
 const atMost = (limit) => (r) => ({ text: `≤ ${limit}×`, hit: r <= limit });
 const atLeast = (limit) => (r) => ({ text: `≥ ${limit}×`, hit: r >= limit });
 
-/** The table's rows: [operation, posix-semaphore, peer, peer figure, ratio, target]. */
-function rowsOf(results) {
+const UNIT = new Map([
+  [ns, 'ns'],
+  [us, 'µs'],
+  [opsPerSecond, 'ops/s'],
+]);
+
+/**
+ * The table's rows: [operation, posix-semaphore, peer, peer figure, ratio, target].
+ * The compared ones (a figure for each side) also go into `bars`, as numbers, for the chart.
+ */
+function rowsOf(results, bars = []) {
   const rows = [];
   const compare = (operation, ours, peer, theirs, format, target) => {
     const r = ours / theirs;
@@ -55,6 +71,9 @@ function rowsOf(results) {
       t = hit === undefined ? text : `${text} ${hit ? '**hit**' : '**miss**'}`;
     }
     rows.push([operation, format(ours), peer, format(theirs), ratio(r), t]);
+    // The unit goes in the chart's panel heading, not in each group's.
+    const unit = UNIT.get(format);
+    bars.push({ operation: operation.replace(`, ${unit}`, ''), unit, ours, peer, theirs });
   };
   const note = (operation, ours, peer, theirs, target) => rows.push([operation, ours, peer, theirs, '', target || '']);
 
@@ -302,7 +321,8 @@ function machine() {
 async function mainRun() {
   const args = process.argv.slice(2);
   const baselineArg = args.find((a) => /^--baseline(=|$)/.test(a));
-  const only = args.filter((a) => a !== baselineArg);
+  const chartArg = args.find((a) => /^--(no-)?chart(=|$)/.test(a));
+  const only = args.filter((a) => a !== baselineArg && a !== chartArg);
   const chosen = only.length ? MEASUREMENTS.filter((m) => only.includes(m.name)) : MEASUREMENTS;
   if (only.length && chosen.length !== only.length) throw new Error(`unknown measurement; choose from ${MEASUREMENTS.map((m) => m.name).join(', ')}`);
   const t0 = Date.now();
@@ -324,11 +344,13 @@ async function mainRun() {
   fs.mkdirSync(CACHE, { recursive: true });
   fs.writeFileSync(path.join(CACHE, 'last-run.json'), JSON.stringify({ before, after, results, baseline, todays }, null, 2));
 
+  const bars = [];
+  const rows = rowsOf(results, bars);
   const out = [
     `Machine: ${before}; at the end: load average ${after.split('load average ')[1]}. ${((Date.now() - t0) / 1e3).toFixed(0)} s.`,
     'Medians of repeated runs; ratio = posix-semaphore ÷ peer (lower is better for ns and µs, higher for ops/s).',
     '',
-    table(rowsOf(results)),
+    table(rows),
     '',
     ...notesOf(results, built).map((n) => `- ${n}`),
   ];
@@ -341,9 +363,28 @@ async function mainRun() {
     );
   }
   console.log(out.join('\n'));
+
+  // A full run redraws docs/benchmarks.svg; a partial one only when asked, so that fewer rows do not replace the full picture.
+  let chartFile = only.length ? undefined : CHART;
+  if (chartArg?.startsWith('--no-chart')) chartFile = undefined;
+  else if (chartArg) chartFile = path.resolve(chartArg.split('=')[1] || CHART);
+  if (chartFile && bars.length) {
+    const caption = [
+      `${before.split(', load average')[0]}; ${new Date().toISOString().slice(0, 10)}; load average ${before.split('load average ')[1]} at the start.`,
+      `Drawn by node bench/index.js${only.length ? ` ${only.join(' ')}` : ''} (npm run bench draws it again); the table and its notes: docs/benchmarks.md.`,
+    ];
+    fs.writeFileSync(chartFile, chart(bars, { title: 'posix-semaphore against its peers', caption }));
+    log(`chart: ${chartFile} (${bars.length} compared rows)`);
+  } else if (!chartFile && chartArg === undefined && bars.length) {
+    log(`no chart: a run of chosen measurements leaves ${path.relative(process.cwd(), CHART)} alone; pass --chart[=FILE] to draw one`);
+  }
 }
 
-mainRun().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  mainRun().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { rowsOf };
