@@ -2,7 +2,7 @@
 // commands share, and the checks of their values. Each failed check is bad
 // usage (a UsageError: exit 2, with a hint to the help).
 import type { ParseArgsConfig } from 'node:util';
-import { normalizeName, TIMEOUT_MAX } from '../validate';
+import { MODE_MAX, normalizeName, parseMode, TIMEOUT_MAX } from '../validate';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
@@ -69,10 +69,14 @@ export function timeoutArg(text: string | undefined): number | undefined {
   return ms;
 }
 
+/** --mode: the API's rule (validate/mode.ts), chmod(1)'s: 1 to 4 octal digits, at most 0777. */
 export function modeArg(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^0?[0-7]{3}$/.test(text)) throw new UsageError(`--mode must be octal permission bits like 0600 or 640, not '${text}'`);
-  return parseInt(text, 8);
+  const mode = parseMode(text);
+  if (mode === undefined || mode > MODE_MAX) {
+    throw new UsageError(`--mode must be octal permission bits like 0600 or 640 (1 to 4 octal digits, at most 0777), not '${text}'`);
+  }
+  return mode;
 }
 
 export function nameArg(text: string): string {
