@@ -1,4 +1,5 @@
 import { constants as osConstants } from 'node:os';
+import { semaphoreFile } from './system/shm';
 
 /**
  * The codes a {@link SemaphoreError} carries: errno names from the system
@@ -69,7 +70,7 @@ function explain(code: string, syscall: string | undefined, name: string | undef
       return `${subject} is at its maximum value; post() would overflow it`;
     case 'EINVAL':
       return syscall === 'sem_open'
-        ? `cannot open ${subject}: ${name === undefined ? 'its file' : `/dev/shm/sem.${name.slice(1)}`} is not a semaphore ` +
+        ? `cannot open ${subject}: ${name === undefined ? 'its file' : semaphoreFile(name)} is not a semaphore ` +
             `(too short, or not a process-shared semaphore of this C library); remove it if nothing uses it`
         : `${subject} is not a valid semaphore`;
     case 'EMFILE':

@@ -4,7 +4,7 @@
 // belongs to this process's effective user, to root, or to a user or group
 // the caller trusts.
 import { SemaphoreError } from './errors';
-import { groupName, userName } from './users';
+import { groupName, userName } from './system/users';
 
 /** Users and groups, by id or name, whose semaphores may be opened besides our own and root's. */
 export interface Trust {

@@ -10,7 +10,7 @@ import type { SharedSemaphore } from './lock';
 import { untrustedOwner } from './owner';
 import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
 import type { AcquireTraceContext, WaitTraceContext } from './tracing'; // for the TSDoc links
-import { normalizeName, resolveOptions, validateObject, validateTimeout } from './validate';
+import { normalizeName, resolveOptions, validateAcquireOptions, validateTimeout } from './validate';
 
 const EAGAIN = errnoOf('EAGAIN');
 const EEXIST = errnoOf('EEXIST');
@@ -129,7 +129,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
    */
   constructor(name: string, options?: SemaphoreOptions) {
     this.name = normalizeName(name);
-    const opts = resolveOptions(options);
+    const opts = resolveOptions(options, constants.SEM_VALUE_MAX);
     this.retryOnEintr = opts.retryOnEintr;
     this.debug = opts.debug || debugFromEnv;
     if (opts.robust && Buffer.byteLength(this.name) > ROBUST_NAME_MAX + 1) {
@@ -469,16 +469,6 @@ function interruptingSignals(): number {
     }
   }
   return signalMask;
-}
-
-function validateAcquireOptions(options: AcquireOptions): AcquireOptions {
-  const o = validateObject(options, 'options') ?? {};
-  const timeout = o.timeout === undefined || o.timeout === Infinity ? undefined : validateTimeout(o.timeout, 'options.timeout');
-  const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-  }
-  return { timeout, signal };
 }
 
 /** Longest name (bytes, without the '/') of a robust semaphore: /dev/shm/psem.NAME must fit NAME_MAX. */

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, FIXTURES } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const OBSERVED = path.join(FIXTURES, 'observed.js');
 const NOBODY = 65534;
 
@@ -148,7 +148,7 @@ describe('posix-semaphore info: openers and holders', function () {
   it('without root, finds the user\'s own openers and says how many processes it could not read', async function () {
     if (process.getuid() !== 0) this.skip(); // needs root to run the command as another user
     // ... who must be able to read this checkout (not so under /root, say).
-    const probe = `require(${JSON.stringify(CLI.replace(/cli\.js$/, 'index.js'))}); require('fs').accessSync(${JSON.stringify(OBSERVED)})`;
+    const probe = `require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))}); require('fs').accessSync(${JSON.stringify(OBSERVED)})`;
     if (spawnSync(process.execPath, ['-e', probe], { uid: NOBODY, gid: NOBODY }).status !== 0) this.skip();
     const name = uniqueName('nobody');
     const sem = new Semaphore(name, { value: 1 });

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run, runToEnd, FIXTURES } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const OBSERVED = path.join(FIXTURES, 'observed.js');
 const INTERVAL = 250;
 

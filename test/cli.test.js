@@ -1,13 +1,13 @@
 'use strict';
 // The `posix-semaphore` command, driven as a user drives it: the real bin
-// (node dist/cli.js) in child processes, checked by output and exit status.
+// (node dist/cli/main.js) in child processes, checked by output and exit status.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, exists, mappings, run, runToEnd, FIXTURES } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const CHILD = path.join(FIXTURES, 'cli-child.js');
 const pkg = require('../package.json');
 

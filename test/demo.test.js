@@ -8,7 +8,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { run, runToEnd } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 
 describe('demo', function () {
   this.slow(5000);

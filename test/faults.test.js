@@ -9,7 +9,7 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, within, FIXTURES } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 
 /** true when `child` has printed a line matching `re` within `ms`. */
 async function printsWithin(child, re, ms) {

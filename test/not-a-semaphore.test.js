@@ -8,7 +8,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run, runToEnd, within } = require('./helpers');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const shmFile = (name) => `/dev/shm/sem.${name.slice(1)}`;
 
 describe('a file in /dev/shm that is not a semaphore', function () {

@@ -114,7 +114,7 @@ describe('the packed package, installed in a fresh project', function () {
 
   it('ships dist, esm, the redis stub, native, binding.gyp, the prebuilds, examples, README, CHANGELOG and LICENSE, and nothing else', function () {
     const files = packed.files.map((f) => f.path).sort();
-    for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'binding.gyp', 'native/addon.cc', 'dist/index.js', 'dist/index.d.ts', 'dist/redis.js', 'dist/redis.d.ts', 'dist/cli.js', 'dist/demo.js', 'esm/index.mjs', 'esm/index.d.mts', 'redis/package.json', 'examples/example1.js', 'examples/service.js']) {
+    for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'binding.gyp', 'native/addon.cc', 'dist/index.js', 'dist/index.d.ts', 'dist/redis.js', 'dist/redis.d.ts', 'dist/cli/main.js', 'dist/cli/demo/parent.js', 'dist/cli/demo/worker.js', 'esm/index.mjs', 'esm/index.d.mts', 'redis/package.json', 'examples/example1.js', 'examples/service.js']) {
       expect(files).to.include(f);
     }
     const prebuilt = files.filter((f) => /^prebuilds\/[^/]+\/[^/]+\.node$/.test(f)).map((f) => f.split('/')[1]);

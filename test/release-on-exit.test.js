@@ -70,7 +70,7 @@ describe('releaseOnExit', () => {
       const result = await holdAndEnd(sem.name, 'wait', true, 'SIGKILL');
       expect(result.signal).to.equal('SIGKILL');
       expect(sem.value).to.equal(0);
-      const repair = await run(require('node:path').join(__dirname, '..', 'dist', 'cli.js'), ['post', sem.name]).done;
+      const repair = await run(require('node:path').join(__dirname, '..', 'dist', 'cli', 'main.js'), ['post', sem.name]).done;
       expect(repair.code, repair.stderr).to.equal(0);
       expect(sem.value).to.equal(1);
     } finally {

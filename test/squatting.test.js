@@ -14,7 +14,7 @@ const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, mappings, runToEnd, failure, removeCopy, FIXTURES } = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const NOBODY = 65534;
 const NOGROUP = 65534;
 const OTHER = 65533; // a uid with no user: nobody else on the machine

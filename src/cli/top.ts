@@ -4,7 +4,45 @@
 // On a terminal: the alternate screen, redrawn in place, q or Ctrl-C quits
 // and the terminal is restored however it ends. Elsewhere (a pipe, a log):
 // one plain line per semaphore per frame, or one JSON object per frame.
-import { deviceOf, ProcScan, scanProc, unreadableNote } from './openers';
+import { deviceOf, ProcScan, scanProc, unreadableNote } from '../system/proc';
+import { SHM_DIR } from '../system/shm';
+import { TIMEOUT_MAX } from '../validate';
+import { Command, help, integerArg } from './args';
+import { Failure } from './output';
+import { describeAll, holdersOf, shownValue } from './semaphores';
+
+export const topCommand: Command = {
+  usage: 'top [--interval MS] [--count N] [--match TEXT] [--json]',
+  summary: 'a live view of the semaphores of this host: values, their changes, openers and holders',
+  description:
+    'Refreshes like top(1): each semaphore\'s value, how it moved since the last frame, the\n' +
+    'processes that have it open (pids) and, for robust ones, who holds units (pid×units).\n' +
+    'On a terminal it takes the whole screen; q or Ctrl-C quits and restores the terminal.\n' +
+    'When stdout is not a terminal it prints one plain line per semaphore per frame instead:\n' +
+    '  TIME NAME value=N change=+N|-N|0|- openers=PID,...|- holders=PID:UNITS[:dead],...|none|-',
+  optionHelp: [
+    '--interval MS      milliseconds between frames (default 1000)',
+    '--count N          show N frames, then exit',
+    '--match TEXT       only the semaphores whose name contains TEXT',
+    '--json             one JSON object per frame and line: time, semaphores [{name, value, change,',
+    '                   openers, holders}], removed, unreadableProcesses',
+  ],
+  options: { interval: { type: 'string' }, count: { type: 'string' }, match: { type: 'string' }, json: { type: 'boolean' }, help },
+  positionals: 0,
+  run: async (_, values) => {
+    const interval = integerArg(values.interval as string | undefined, '--interval', 10, TIMEOUT_MAX, 1000);
+    const count = values.count === undefined ? undefined : integerArg(values.count as string, '--count', 1, 1_000_000_000, 1);
+    if (process.platform !== 'linux') throw new Failure(`top needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
+    return runTop(
+      { interval, count, json: values.json === true, match: values.match as string | undefined },
+      {
+        semaphores: () =>
+          describeAll('top').map(({ description: d, stats }) => ({ name: d.name, value: d.value, shown: shownValue(d), dev: stats.dev, ino: stats.ino })),
+        holders: (name) => holdersOf(name),
+      },
+    );
+  },
+};
 
 /** What `top` needs to know of one semaphore; the CLI's `list` makes them. */
 export interface TopSemaphore {

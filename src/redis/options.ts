@@ -1,9 +1,9 @@
 // Options of RedisSemaphore: defaults and checks, thrown before any Redis call.
-// Not validate.ts: that module loads the native addon, and the Redis entry
-// must work where the addon cannot load (Windows, a failed build).
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors';
-import type { SharedAcquireOptions } from '../lock';
+// The checks are validate/'s, which never loads the native addon: the Redis
+// entry must work where the addon cannot load (Windows, a failed build).
+import { invalidArgType, invalidArgValue } from '../errors';
 import type { SemaphoreError } from '../errors';
+import { TIMEOUT_MAX, validateBoolean, validateInteger, validateObject } from '../validate';
 
 /** The Redis commands RedisSemaphore uses (its Lua scripts): an ioredis `Redis` or `Cluster` fits. */
 export interface RedisClient {
@@ -42,7 +42,6 @@ export interface ResolvedRedisOptions {
   debug: boolean;
 }
 
-const INT_MAX = 2 ** 31 - 1; // setTimeout's limit, and Redis's PEXPIRE takes an integer
 export const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
 export function validateName(name: unknown): string {
@@ -51,18 +50,8 @@ export function validateName(name: unknown): string {
   return name;
 }
 
-function integer(value: unknown, argument: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw invalidArgType(argument, 'of type number', value);
-  if (!Number.isInteger(value)) throw outOfRange(argument, 'an integer', value);
-  if (value < min || value > max) throw outOfRange(argument, `>= ${min} and <= ${max}`, value);
-  return value;
-}
-
 export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
-  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
-    throw invalidArgType('options', 'of type object', options);
-  }
-  const o = (options ?? {}) as Record<string, unknown>;
+  const o = validateObject(options, 'options') ?? {};
   const client = o.client as RedisClient | undefined;
   if (client !== undefined && (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function')) {
     throw invalidArgType('options.client', 'an ioredis client', client);
@@ -71,39 +60,22 @@ export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
   if (client !== undefined && o.url !== undefined) {
     throw invalidArgValue('options.url', o.url, 'cannot be given with options.client (pass one of them)');
   }
-  const leaseMs = o.leaseMs === undefined ? 10_000 : integer(o.leaseMs, 'options.leaseMs', 10, INT_MAX);
+  const leaseMs = o.leaseMs === undefined ? 10_000 : validateInteger(o.leaseMs, 'options.leaseMs', 10, TIMEOUT_MAX);
   const refreshMs =
-    o.refreshMs === undefined ? Math.max(1, Math.floor(leaseMs / 3)) : integer(o.refreshMs, 'options.refreshMs', 1, leaseMs - 1);
+    o.refreshMs === undefined ? Math.max(1, Math.floor(leaseMs / 3)) : validateInteger(o.refreshMs, 'options.refreshMs', 1, leaseMs - 1);
   const onLostLease = o.onLostLease;
   if (onLostLease !== undefined && typeof onLostLease !== 'function') {
     throw invalidArgType('options.onLostLease', 'of type function', onLostLease);
   }
-  if (o.debug !== undefined && typeof o.debug !== 'boolean') throw invalidArgType('options.debug', 'of type boolean', o.debug);
+  const debug = validateBoolean(o.debug, 'options.debug') ?? false;
   return {
     client,
     url: (o.url as string | undefined) ?? DEFAULT_URL,
-    value: o.value === undefined ? 1 : integer(o.value, 'options.value', 1, INT_MAX),
+    value: o.value === undefined ? 1 : validateInteger(o.value, 'options.value', 1, TIMEOUT_MAX),
     leaseMs,
     refreshMs,
-    retryMs: o.retryMs === undefined ? 10 : integer(o.retryMs, 'options.retryMs', 1, INT_MAX),
+    retryMs: o.retryMs === undefined ? 10 : validateInteger(o.retryMs, 'options.retryMs', 1, TIMEOUT_MAX),
     onLostLease: onLostLease as ResolvedRedisOptions['onLostLease'],
-    debug: (o.debug as boolean | undefined) ?? false,
+    debug,
   };
-}
-
-/** acquire()'s options, as the POSIX class checks them; Infinity means no timeout. */
-export function validateAcquireOptions(options: unknown): { timeout: number | undefined; signal: AbortSignal | undefined } {
-  if (options === undefined || options === null) return { timeout: undefined, signal: undefined };
-  if (typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options);
-  const { timeout, signal } = options as SharedAcquireOptions;
-  if (timeout !== undefined && timeout !== Infinity) {
-    if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout);
-    if (Number.isNaN(timeout) || timeout < 0 || timeout > INT_MAX) {
-      throw outOfRange('options.timeout', `a number of milliseconds >= 0 and <= ${INT_MAX}`, timeout);
-    }
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-  }
-  return { timeout: timeout === Infinity ? undefined : timeout, signal };
 }

@@ -1,12 +1,16 @@
-// Which processes have a semaphore open (Linux): every process that has it
+// What /proc says (Linux), for the CLI: which processes have a semaphore
+// open, their command lines, their process groups.
+//
+// Which processes have a semaphore open: every process that has it
 // open maps its file, so /proc/PID/maps lists it with the file's device and
 // inode. The path there is not enough: glibc creates a semaphore under a
 // temporary name, links it to the real one and unlinks the temporary name,
 // so the process that created it maps "/dev/shm/sem.XXXXXX (deleted)"; and a
 // name unlinked since shows as "/dev/shm/sem.NAME (deleted)".
 import { readdirSync, readFileSync } from 'node:fs';
+import { semaphoreFile, SHM_DIR } from './shm';
 
-const SHM_PREFIX = '/dev/shm/';
+const SHM_PREFIX = `${SHM_DIR}/`;
 const DELETED = ' (deleted)';
 
 /** One process's mapping of a file of /dev/shm. */
@@ -124,7 +128,7 @@ export function openersOf(scan: ProcScan, dev: number, ino: number): Opener[] {
  * file, each group [inode, openers]; the inode `except` (the current file) left out.
  */
 export function unlinkedOpenersOf(scan: ProcScan, name: string, except?: { dev: number; ino: number }): Array<{ inode: number; openers: Opener[] }> {
-  const path = `${SHM_PREFIX}sem.${name.slice(1)}`;
+  const path = semaphoreFile(name);
   const exceptDevice = except === undefined ? undefined : deviceOf(except.dev);
   const files = new Map<string, number>();
   for (const m of scan.mappings) {
@@ -154,4 +158,15 @@ export function unreadableNote(scan: ProcScan): string | undefined {
   if (scan.unreadable === 0) return undefined;
   const root = process.geteuid?.() === 0;
   return `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read${root ? '' : ' (other users\')'}: ${root ? 'their /proc maps are closed even to root' : 'run as root to see them'}`;
+}
+
+/** Fields of /proc/PID/stat after the command name: state, ppid, pgrp, session, tty_nr, tpgid. */
+export function procStat(pid: number | 'self'): { pgrp: number; tpgid: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pgrp: Number(fields[2]), tpgid: Number(fields[5]) };
+  } catch {
+    return undefined;
+  }
 }

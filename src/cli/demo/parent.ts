@@ -1,14 +1,13 @@
 // `npm run demo` / `posix-semaphore demo`: worker processes increment one
 // counter file under one semaphore, the parent shows the traffic live and
-// checks at the end that no update was lost. This file is both the parent
-// (runDemo) and, when forked with the argument 'worker', the worker.
+// checks at the end that no update was lost. This file is the parent; each
+// worker is worker.ts, forked.
 import { fork, ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Semaphore } from './semaphore';
+import { Semaphore } from '../../semaphore';
+import { readCounter, WORKER_SCRIPT, WorkerConfig, WorkerMessage, writeCounter } from './protocol';
 
 /** How the demo runs; the CLI's flags. */
 export interface DemoOptions {
@@ -24,82 +23,8 @@ export interface DemoOptions {
   output?: NodeJS.WriteStream;
 }
 
-interface WorkerConfig {
-  name: string;
-  counter: string;
-  iterations: number;
-  sync: boolean;
-}
-
-/** What a worker tells the parent, over IPC. */
-type WorkerMessage =
-  | { type: 'waiting' }
-  /** It holds a unit; `seq` is the counter it read, a total order of holders. */
-  | { type: 'holding'; seq: number }
-  /** It released; the worst event-loop delay it has seen so far, in ms. */
-  | { type: 'released'; worstDelayMs: number }
-  /** All done: the worst event-loop delay it saw, in ms. */
-  | { type: 'done'; updates: number; worstDelayMs: number; waitedMs: number };
-
-const COUNTER_WIDTH = 16; // the counter is a fixed-width decimal, rewritten in place
 const STALL_MS = 15_000; // no update for this long: a worker is stuck
-const DELAY_RESOLUTION_MS = 1;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-// ---------------------------------------------------------------------------
-// The worker
-
-function readCounter(fd: number): number {
-  const buffer = Buffer.alloc(COUNTER_WIDTH);
-  const bytes = readSync(fd, buffer, 0, COUNTER_WIDTH, 0);
-  return Number(buffer.toString('latin1', 0, bytes).trim() || '0');
-}
-
-function writeCounter(fd: number, value: number): void {
-  writeSync(fd, String(value).padStart(COUNTER_WIDTH), 0, 'latin1');
-}
-
-async function worker(config: WorkerConfig): Promise<void> {
-  const send = (message: WorkerMessage): void => {
-    process.send!(message);
-  };
-  const sem = new Semaphore(config.name, { create: false });
-  const fd = openSync(config.counter, 'r+');
-  // One monitor for the whole run, sampling every millisecond: this worker
-  // spends its time waiting, and a wait that blocks the thread shows as one
-  // late sample. (Toggled per wait it would mislead: a re-enabled monitor
-  // counts its disabled time as delay, and reset() drops the next sample.)
-  const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
-  delay.enable();
-  await sleep(2 * DELAY_RESOLUTION_MS); // the first sample only starts the clock
-  const worstDelayMs = (): number => (delay.count > 0 ? Math.max(0, delay.max / 1e6 - DELAY_RESOLUTION_MS) : 0);
-  let waitedNs = 0n;
-  for (let i = 0; i < config.iterations; i++) {
-    send({ type: 'waiting' });
-    const start = process.hrtime.bigint();
-    if (config.sync) sem.wait();
-    else await sem.acquire();
-    waitedNs += process.hrtime.bigint() - start;
-    try {
-      // The read-modify-write that the semaphore protects: read, pause, write.
-      const seq = readCounter(fd);
-      send({ type: 'holding', seq });
-      await sleep(1);
-      writeCounter(fd, seq + 1);
-      send({ type: 'released', worstDelayMs: worstDelayMs() });
-    } finally {
-      sem.release();
-    }
-  }
-  delay.disable();
-  closeSync(fd);
-  sem.close();
-  send({ type: 'done', updates: config.iterations, worstDelayMs: worstDelayMs(), waitedMs: Number(waitedNs) / 1e6 });
-  process.disconnect();
-}
-
-// ---------------------------------------------------------------------------
-// The parent
 
 interface WorkerState {
   child: ChildProcess;
@@ -153,7 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     let running = count;
     for (let id = 1; id <= count; id++) {
       const config: WorkerConfig = { name, counter, iterations, sync };
-      const child = fork(__filename, ['worker', JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(WORKER_SCRIPT, ['worker', JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const state: WorkerState = { child, state: 'starting', seq: -1, updates: 0, worstDelayMs: 0, waitedMs: 0 };
       states.push(state);
       child.on('message', (message: WorkerMessage) => {
@@ -280,12 +205,4 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     rmSync(dir, { recursive: true, force: true });
   }
   return exitStatus;
-}
-
-if (require.main === module && process.argv[2] === 'worker' && process.send !== undefined) {
-  worker(JSON.parse(process.argv[3]) as WorkerConfig).catch((err: unknown) => {
-    process.stderr.write(`posix-semaphore demo worker: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-    process.disconnect();
-  });
 }

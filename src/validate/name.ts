@@ -1,0 +1,31 @@
+// Names of POSIX semaphores: what sem_open accepts, checked before it runs.
+import { invalidArgType, invalidArgValue } from '../errors';
+
+/** Longest name, in UTF-8 bytes after the leading '/': /dev/shm/sem.NAME must fit NAME_MAX (255). */
+export const NAME_MAX_BYTES = 251;
+
+/**
+ * Longest name on macOS, in bytes after the leading '/': its kernel refuses
+ * (ENAMETOOLONG) a name that, with the '/' and the terminating NUL, is
+ * longer than PSEMNAMLEN (31).
+ */
+export const DARWIN_NAME_MAX_BYTES = 29;
+
+/**
+ * Checks a semaphore name and returns it with exactly one leading '/'.
+ * 'jobs' and '/jobs' are the same semaphore.
+ */
+export function normalizeName(name: unknown, argument = 'name'): string {
+  if (typeof name !== 'string') throw invalidArgType(argument, 'of type string', name);
+  const bare = name.startsWith('/') ? name.slice(1) : name;
+  if (bare.length === 0) throw invalidArgValue(argument, name, 'must name a semaphore (1 to 251 bytes after an optional leading "/")');
+  if (bare.includes('/')) throw invalidArgValue(argument, name, 'must not contain "/" except as its first character');
+  if (bare.includes('\0')) throw invalidArgValue(argument, name, 'must not contain null bytes');
+  const bytes = Buffer.byteLength(bare, 'utf8');
+  if (bytes > NAME_MAX_BYTES) throw invalidArgValue(argument, name, `must be at most ${NAME_MAX_BYTES} bytes long (it is ${bytes})`);
+  if (process.platform === 'darwin' && bytes > DARWIN_NAME_MAX_BYTES) {
+    throw invalidArgValue(argument, name, `must be at most ${DARWIN_NAME_MAX_BYTES} bytes long after the "/" on macOS, whose limit (PSEMNAMLEN) is 31 with the "/" and the final NUL (it is ${bytes})`);
+  }
+  if (Buffer.from(bare, 'utf8').toString('utf8') !== bare) throw invalidArgValue(argument, name, 'must be well-formed Unicode');
+  return `/${bare}`;
+}
