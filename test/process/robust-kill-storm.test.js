@@ -16,7 +16,7 @@ const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run } = require('../support/helpers');
-const { ledgerHolders } = require('../support/ledger');
+const { ledgerHolders } = require('../support/robust');
 
 const { native } = require('../../dist/binding');
 

@@ -7,7 +7,7 @@
 // must not move at all, nor the ledger file's size.
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('../support/helpers');
-const { ledgerHolders } = require('../support/ledger');
+const { ledgerHolders } = require('../support/robust');
 const { MB, growth, report } = require('../support/cycles');
 
 const LEDGER_SIZE = 64 + 128 * 16;
