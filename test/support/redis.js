@@ -55,4 +55,71 @@ async function cleanKeys(url) {
   }
 }
 
-module.exports = { useRedis, doneWithRedis, cleanKeys, uniqueRedisName, KEY_PREFIX, SKIP_MESSAGE };
+/**
+ * Call inside a describe() of tests against the shared Redis: before, finds
+ * it (useRedis(), or skips the block saying why); after each test, kills the
+ * children started with spawnChild(), closes the semaphores made with
+ * open(), deletes this run's keys and the files of counterFile(). Returns
+ * { url, admin (an ioredis client of the tests' own, to look at and break
+ * the keys), open(name, options), spawnChild(script, args), counterFile() }.
+ */
+function redisTests() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { run } = require('./helpers');
+  const sems = [];
+  const children = [];
+  let tmp;
+  const ctx = {
+    url: undefined,
+    admin: undefined,
+    open(name, options = {}) {
+      const { RedisSemaphore } = require('posix-semaphore/redis');
+      const sem = new RedisSemaphore(name, { url: ctx.url, ...options });
+      sems.push(sem);
+      return sem;
+    },
+    spawnChild(script, args) {
+      const child = run(script, args);
+      children.push(child);
+      return child;
+    },
+    /** A file holding '0' for a shared counter. */
+    counterFile() {
+      tmp ??= fs.mkdtempSync(path.join(os.tmpdir(), 'psem-redis-'));
+      const file = path.join(tmp, `counter-${children.length}`);
+      fs.writeFileSync(file, '0');
+      return file;
+    },
+  };
+  before(async function () {
+    ctx.url = await useRedis();
+    if (ctx.url === undefined) {
+      console.log(`      skipped: ${SKIP_MESSAGE}`);
+      this.skip();
+    }
+    const Redis = require('ioredis');
+    ctx.admin = new Redis(ctx.url);
+  });
+  after(async () => {
+    if (ctx.admin) ctx.admin.disconnect();
+    if (ctx.url !== undefined) await doneWithRedis();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await child.done;
+    }
+    for (const sem of sems.splice(0)) await sem.close();
+    await cleanKeys(ctx.url);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    tmp = undefined;
+  });
+  return ctx;
+}
+
+/** The sorted set of a semaphore's holders in Redis. */
+const holdersKey = (name) => `{semaphore:${name}}:holders`;
+
+module.exports = { useRedis, doneWithRedis, cleanKeys, redisTests, holdersKey, uniqueRedisName, KEY_PREFIX, SKIP_MESSAGE };
