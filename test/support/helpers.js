@@ -109,6 +109,11 @@ function run(script, args = [], options = {}) {
   return child;
 }
 
+/** Runs `node -e code` as a child, like run() runs a fixture (run()'s file argument is only argv[1]). */
+function runCode(code, options = {}) {
+  return run('/dev/null', [], { ...options, nodeArgs: [...(options.nodeArgs || []), '-e', code] });
+}
+
 /** Runs a fixture to its end and returns { code, signal, stdout, stderr }. */
 function runToEnd(script, args, options) {
   return run(script, args, options).done;
@@ -260,6 +265,7 @@ module.exports = {
   mappings,
   run,
   runToEnd,
+  runCode,
   failure,
   within,
   lineWithin,
