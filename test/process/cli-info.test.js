@@ -7,15 +7,11 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll, exists, run, runToEnd, FIXTURES } = require('../support/helpers');
+const { Semaphore, uniqueName, unlinkAll, exists, run, FIXTURES } = require('../support/helpers');
+const { CLI, cli } = require('../support/cli');
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const OBSERVED = path.join(FIXTURES, 'observed.js');
 const NOBODY = 65534;
-
-function cli(...args) {
-  return runToEnd(CLI, args);
-}
 
 /** A process that has `name` open (mode: create, open, robust-hold); resolves once it has. */
 async function opener(name, mode) {

@@ -8,8 +8,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run, runToEnd, FIXTURES } = require('../support/helpers');
+const { CLI } = require('../support/cli');
 
-const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const OBSERVED = path.join(FIXTURES, 'observed.js');
 const INTERVAL = 250;
 
