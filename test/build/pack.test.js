@@ -1,4 +1,5 @@
 'use strict';
+// Over 300 lines on purpose: every test here uses the one pack and install (a minute or more) that before() makes.
 // The package as a user gets it: a fresh clone is packed (prepack builds the
 // prebuilds: linux-x64 and, with g++-aarch64-linux-gnu, linux-arm64), the
 // tarball is installed into a fresh project with no compiler on PATH, then

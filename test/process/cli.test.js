@@ -5,7 +5,6 @@
 // cli-run.test.js, `info`'s openers in cli-info.test.js, `top` in
 // cli-top.test.js.
 const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
 const { uniqueName, unlinkAll, exists, run } = require('../support/helpers');
 const { CLI, cli, valueOf, make, expectFailure } = require('../support/cli');
