@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Semaphore, uniqueName, median, spawnNode, nextLine, main } = require('./lib/common');
-const { startRedis, redisServerPath } = require('../scripts/redis-server');
+const { startRedis, redisServerPath } = require('../scripts/lib/redis-server');
 
 const PROCESSES = [2, 4];
 // Operations per process, for a few tenths of a second a run; runs per figure.

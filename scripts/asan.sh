@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:asan [-- test/x.test.js ...]
+# npm run test:asan [-- test/api/async.test.js ...]
 #
 # Runs the test suite against the addon built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, without touching this checkout's build/ or
@@ -15,10 +15,10 @@
 # `npm run test:valgrind` looks for. UBSan errors are fatal
 # (-fno-sanitize-recover), ASan errors always are.
 #
-# Without arguments, every test file but pack.test.js (it packs and installs
-# the package, a prebuild included, which says nothing about the addon's
-# memory) and memory.test.js (ASan's quarantine of freed memory makes RSS grow
-# by design). POSIX_SEMAPHORE_ASAN_KEEP=1 keeps the temporary copy.
+# Without arguments, every test file of `npm test` but test/build/pack.test.js
+# (it packs and installs the package, a prebuild included, which says nothing
+# about the addon's memory) and test/process/memory.test.js (ASan's
+# quarantine of freed memory makes RSS grow by design). POSIX_SEMAPHORE_ASAN_KEEP=1 keeps the temporary copy.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -56,15 +56,10 @@ echo "asan: building the addon with -fsanitize=address,undefined"
 # the memory is readable), which fails in the EMFILE test, where the process
 # has no descriptor left, and reports a valid shared_ptr as "invalid vptr".
 sanitize="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
-# Node's own headers when they are installed next to it (as Debian's nodejs
-# does), so that node-gyp needs no download.
-nodedir="$(node -p "require('path').resolve(process.execPath, '..', '..')")"
-gyp_args=(rebuild --loglevel=warn)
-if [ -f "$nodedir/include/node/node_api.h" ]; then gyp_args+=("--nodedir=$nodedir"); fi
 (
   cd "$work"
   CXX="$compiler" CXXFLAGS="$sanitize" CFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" \
-    node node_modules/node-gyp/bin/node-gyp.js "${gyp_args[@]}"
+    node scripts/lib/build.js node-gyp .
 )
 addon="$work/build/Release/posix_semaphore.node"
 if ! nm -D "$addon" | grep __asan_init >/dev/null; then
@@ -76,12 +71,12 @@ if [ "$#" -gt 0 ]; then
   tests=("$@")
 else
   tests=()
-  for file in "$work"/test/*.test.js; do
-    case "$(basename "$file")" in
-      pack.test.js | memory.test.js) ;;
-      *) tests+=("test/$(basename "$file")") ;;
+  while IFS= read -r file; do
+    case "$file" in
+      test/build/pack.test.js | test/process/memory.test.js) ;;
+      *) tests+=("$file") ;;
     esac
-  done
+  done < <(cd "$work" && find test/unit test/api test/process test/build -name '*.test.js' | sort)
 fi
 
 log="$work/asan.log"
@@ -93,7 +88,7 @@ status=0
   # detect_leaks=0: V8's by design. handle_segv=0 and allow_user_segv_handler: V8's own handlers.
   export ASAN_OPTIONS="detect_leaks=0:handle_segv=0:allow_user_segv_handler=1:abort_on_error=1:print_summary=1:log_path=$work/asan-report"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/ubsan-report"
-  node node_modules/mocha/bin/mocha.js --no-config --require test/setup.js --timeout 60000 --slow 10000 --reporter dot "${tests[@]}"
+  node node_modules/mocha/bin/mocha.js --no-config --require test/support/setup.js --timeout 60000 --slow 10000 --reporter dot "${tests[@]}"
 ) 2>&1 | tee "$log" || status=$?
 
 reports=$(ls "$work"/asan-report.* "$work"/ubsan-report.* 2>/dev/null || true)

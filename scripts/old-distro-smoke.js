@@ -1,7 +1,7 @@
 'use strict';
 // Run by scripts/old-distro.sh inside a chroot of an older distribution:
 // the installed package (its prebuild, no compiler) against the C program
-// /semctl (test/fixtures/semctl.c, linked statically).
+// /semctl (scripts/lib/semctl.c, linked statically).
 const { execFileSync } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
 const assert = require('node:assert');

@@ -7,7 +7,7 @@
 # node_modules there with node-gyp-build beside it, this machine's node is
 # copied in (official Node.js 18/20 binaries need glibc 2.28), and
 # scripts/old-distro-smoke.js runs in a chroot: sync, timed and async waits,
-# a worker terminated in a sync wait, against test/fixtures/semctl.c linked
+# a worker terminated in a sync wait, against scripts/lib/semctl.c linked
 # statically. Needs root, debootstrap and the Debian mirror; not part of
 # `npm test`.
 set -euo pipefail
@@ -37,7 +37,7 @@ tar xzf "$work"/posix-semaphore-*.tgz -C "$app/node_modules/posix-semaphore" --s
 cp -r "$root/node_modules/node-gyp-build" "$app/node_modules/"
 cp "$root/scripts/old-distro-smoke.js" "$app/smoke.js"
 cp "$(readlink -f "$(command -v node)")" "$dir/usr/local/bin/node"
-cc -O2 -static -pthread -o "$dir/semctl" "$root/test/fixtures/semctl.c"
+cc -O2 -static -pthread -o "$dir/semctl" "$root/scripts/lib/semctl.c"
 
 mkdir -p "$dir/dev/shm"
 mount --bind /dev/shm "$dir/dev/shm"

