@@ -5,7 +5,7 @@
 // labels escaped.
 const { expect } = require('chai');
 const { chart } = require('../../bench/lib/chart');
-const { rowsOf } = require('../../bench/index');
+const { rowsOf } = require('../../bench/lib/rows');
 
 const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d+)|#x([\da-fA-F]+));/g;
