@@ -1,7 +1,25 @@
 // Named POSIX semaphores for Node.js: syscalls and errno, nothing else.
 //
-// Every call returns 0 or an errno value (or a handle / a value) and leaves
-// names, defaults, argument checks and error objects to src/. The files:
+// Names, defaults, argument checks and error objects are left to src/.
+//
+// The return convention, one for every call of the native API (and for the
+// argument of startWait's done()):
+//   - a failure is a negative number, -errno;
+//   - a call on a closed handle fails with -EBADF (no sem_* call on an open
+//     handle fails with EBADF);
+//   - a sync wait that signals ended fails with -(EINTR + 256 x their mask)
+//     (bit n: signal n), so JS learns both in one crossing;
+//   - open() fails with -(errno | LEDGER_FAILURE) when the robust ledger
+//     failed rather than sem_open, and with -ECANCELED in an environment
+//     being torn down (a worker terminated while it opens);
+//   - anything else is success: undefined when there is nothing to tell
+//     (so the hot calls make no number), else the value, handle or array.
+// JS tests `result !== undefined` after a call that returns nothing on
+// success, `typeof result === 'number' && result < 0` after the others.
+// Inside native/, functions return 0 or a (positive) errno, as POSIX does;
+// only the calls JS makes turn it into -errno.
+//
+// The files:
 //   platform.h        what the platform offers; glibc symbol versions
 //   sem.{h,cc}        the sem_t owner, held counts, release at exit
 //   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
@@ -46,12 +64,11 @@ void CloseHandle(Handle handle) {
 }
 
 // open(name, oflag, mode, value, flags)
-//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | errno
-// An errno with kLedgerFailure set: the robust ledger could not be opened.
+//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | -errno
+// -(errno | kLedgerFailure): the robust ledger could not be opened.
 // ownerUid/ownerGid: the owner of the semaphore's file when this call did
 // not create it exclusively, -1 when unknown. In an environment being torn
-// down (a worker terminated while it opens), returns undefined and leaves
-// nothing open.
+// down (a worker terminated while it opens), -ECANCELED, nothing left open.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -60,23 +77,23 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   unsigned value = info[3].As<Napi::Number>().Uint32Value();
   int flags = info[4].As<Napi::Number>().Int32Value();
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
-  if (instance == nullptr) return Napi::Value();
+  if (instance == nullptr) return Failure(env, ECANCELED);
 
   sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
                                  : sem_open(name.c_str(), oflag);
-  if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
+  if (sem == SEM_FAILED) return Failure(env, errno);
   SemFileOwner owner;
   int err = InspectSemFile(name, sem, &owner);
   if (err != 0) {
     sem_close(sem);
-    return Napi::Number::New(env, err);
+    return Failure(env, err);
   }
   std::shared_ptr<Ledger> ledger;
   if (flags & kRobust) {
     ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, owner.gid, sem, owner.inode, &err);
     if (!ledger) {
       sem_close(sem);
-      return Napi::Number::New(env, err | kLedgerFailure);
+      return Failure(env, err | kLedgerFailure);
     }
   }
   if (oflag & O_EXCL) owner = SemFileOwner();  // created here: nothing to trust
@@ -89,7 +106,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   auto ref = std::make_unique<HandleRef>(std::move(data));
   napi_value external, result, uid, gid;
   auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
-  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Napi::Value();
+  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
   ref.release();  // the External's finaliser owns it now
   Handle handle(env, external);
   if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
@@ -99,27 +116,27 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
       napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
       napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
     CloseHandle(handle);
-    return Napi::Value();
+    return Failure(env, ECANCELED);
   }
   return Napi::Value(env, result);
 }
 
-// close(handle) -> 0. The mapping goes when the last wait slice lets go.
+// close(handle) -> undefined. The mapping goes when the last wait slice lets go.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   CloseHandle(info[0].As<Handle>());
-  return Napi::Number::New(info.Env(), 0);
+  return info.Env().Undefined();
 }
 
-// unlink(name) -> 0 | errno. The robust ledger beside it goes too.
+// unlink(name) -> undefined | -errno. The robust ledger beside it goes too.
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int err = sem_unlink(name.c_str()) == 0 ? 0 : errno;
   if (err == 0 || err == ENOENT) Ledger::Unlink(name);
-  return Napi::Number::New(info.Env(), err);
+  if (err != 0) return Failure(info.Env(), err);
+  return info.Env().Undefined();
 }
 
-// holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
-// process's own slot left out when it holds nothing; undefined when not robust.
+// The holders of a ledger as JS sees them: [[pid, units, alive], ...].
 Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders, bool skipSelf) {
   Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
@@ -135,31 +152,36 @@ Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders
   return list;
 }
 
-// ledgerHolders(name) -> [[pid, units, alive], ...] | errno, recovering nothing.
+// ledgerHolders(name) -> [[pid, units, alive], ...] | -errno (-ENOENT: no
+// ledger), recovering nothing.
 Napi::Value LedgerHolders(const Napi::CallbackInfo& info) {
   std::vector<Ledger::Holder> holders;
   int err = Ledger::Peek(info[0].As<Napi::String>().Utf8Value(), &holders);
-  if (err != 0) return Napi::Number::New(info.Env(), err);
+  if (err != 0) return Failure(info.Env(), err);
   return HolderList(info.Env(), holders, false);
 }
 
+// holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
+// process's own slot left out when it holds nothing | -ENOENT when the handle
+// is not robust (it has no ledger) | -EBADF.
 Napi::Value Holders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr || !sem->ledger) return env.Undefined();
+  if (sem == nullptr) return Failure(env, kClosed);
+  if (!sem->ledger) return Failure(env, ENOENT);
   return HolderList(env, sem->ledger->Holders(), true);
 }
 
-// getValue(handle) -> value >= 0 | -errno
+// getValue(handle) -> value >= 0 | -errno (-ENOSYS: no sem_getvalue, macOS)
 Napi::Value GetValue(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Napi::Number::New(info.Env(), -EBADF);
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
 #ifdef HAVE_SEM_GETVALUE
   int value = 0;
-  if (sem_getvalue(sem->get(), &value) != 0) return Napi::Number::New(info.Env(), -errno);
+  if (sem_getvalue(sem->get(), &value) != 0) return Failure(info.Env(), errno);
   return Napi::Number::New(info.Env(), value < 0 ? 0 : value);
 #else
-  return Napi::Number::New(info.Env(), -ENOSYS);
+  return Failure(info.Env(), ENOSYS);
 #endif
 }
 
@@ -231,6 +253,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("O_CREAT", O_CREAT);
   constants.Set("O_EXCL", O_EXCL);
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
+  constants.Set("SEM_SIZE", static_cast<double>(sizeof(sem_t)));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
   constants.Set("ROBUST", static_cast<int>(kRobust));
   constants.Set("LEDGER_FAILURE", kLedgerFailure);

@@ -5,13 +5,21 @@
 
 #include <napi.h>
 
+#include <errno.h>
+
 #include <memory>
 
 #include "sem.h"
 
 namespace psem {
 
-constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
+// The errno of a call on a closed handle (returned as -EBADF, like every
+// failure: see the convention at the top of addon.cc). No sem_* call made on
+// an open handle fails with EBADF, so JS can tell the two apart.
+constexpr int kClosed = EBADF;
+
+// A failure as JS sees it: -errno.
+inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
 
 struct Waiters;  // wait_slice.cc
 

@@ -159,7 +159,7 @@ namespace {
 using WaiterRef = std::shared_ptr<Waiter>;
 
 // The end of a wait, on the JS thread, whichever thread waited: tells JS
-// `err` through `done` and accounts for the unit taken, if any. JS returns
+// `err` (0 or an errno) through `done` and accounts for the unit taken, if any. JS returns
 // the handle of the acquire() the unit went to (its held count goes up), or
 // anything else: nobody took it, so it is posted back. Raw Node-API calls: in
 // an environment being torn down JS cannot run, and node-addon-api would
@@ -171,9 +171,11 @@ void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
   // This wait's ledger: `done` may start the next wait, which sets its own.
   std::shared_ptr<Ledger> ledger = std::move(waiter.ledger);
   if (!waiter.Settle() && err == 0) err = ECANCELED;  // Returned: JS gave it up, SetWanted posted it back
+  // done(undefined): a unit was taken; done(-errno) else (see addon.cc).
   napi_value argv[1];
   napi_value undefined, result = nullptr;
-  bool called = napi_create_int32(env, err, &argv[0]) == napi_ok && napi_get_undefined(env, &undefined) == napi_ok &&
+  bool called = napi_get_undefined(env, &undefined) == napi_ok &&
+                (err == 0 ? (argv[0] = undefined, true) : napi_create_int32(env, -err, &argv[0]) == napi_ok) &&
                 napi_call_function(env, undefined, done, 1, argv, &result) == napi_ok;
   if (!called) {
     napi_value ignored;
@@ -342,17 +344,17 @@ WaiterRef* WaiterOf(const Napi::Value& value) { return value.As<Napi::External<W
 
 Napi::Value WaitKey(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
   return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(sem->get())));
 }
 
 Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Napi::Number::New(env, kClosed);
+  if (sem == nullptr) return Failure(env, kClosed);
   Instance* instance = env.GetInstanceData<Instance>();
   if (!instance->waiters) instance->waiters = std::make_shared<Waiters>();
-  if (instance->waiters->bySem.count(sem->get()) != 0) return Napi::Number::New(env, EBUSY);
+  if (instance->waiters->bySem.count(sem->get()) != 0) return Failure(env, EBUSY);
   auto* ref = new WaiterRef(std::make_shared<Waiter>(sem->get(), instance->waiters));
   return Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
 }
@@ -361,9 +363,9 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const WaiterRef& waiter = *WaiterOf(info[0]);
   const std::shared_ptr<Sem>& sem = info[1].As<Handle>().Data()->get()->sem;
-  if (!sem || sem->closed()) return Napi::Number::New(env, kClosed);
-  if (sem->get() != waiter->sem()) return Napi::Number::New(env, EINVAL);
-  if (waiter->busy) return Napi::Number::New(env, EBUSY);  // one wait per waiter, whatever JS believes
+  if (!sem || sem->closed()) return Failure(env, kClosed);
+  if (sem->get() != waiter->sem()) return Failure(env, EINVAL);
+  if (waiter->busy) return Failure(env, EBUSY);  // one wait per waiter, whatever JS believes
   double ms = info[2].As<Napi::Number>().DoubleValue();
   Napi::Function done = info[3].As<Napi::Function>();
   waiter->busy = true;
@@ -371,12 +373,12 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
   waiter->state.store(Waiter::kWanted);
   sem->inflight = true;
   if (!TakePoolThread()) {
-    if (WaitThread::Start(env, done, waiter, sem)) return Napi::Number::New(env, 0);
+    if (WaitThread::Start(env, done, waiter, sem)) return env.Undefined();
     poolWaits.fetch_add(1);  // no thread could start: on the pool beyond the budget, rather than not at all
   }
   auto worker = std::make_unique<WaitSlice>(done, waiter, sem, ms);
   worker.release()->Queue();  // the AsyncWorker deletes itself after OnOK
-  return Napi::Number::New(env, 0);
+  return env.Undefined();
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
@@ -400,18 +402,18 @@ Napi::Value WaitThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value TrySpin(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Napi::Number::New(info.Env(), kClosed);
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
   int err = TryWaitYielding(sem->get(), info[1].As<Napi::Number>().DoubleValue());
-  if (err == 0) {
-    sem->Record();
-    ++sem->held;
-  }
-  return Napi::Number::New(info.Env(), err);
+  if (err != 0) return Failure(info.Env(), err);
+  sem->Record();
+  ++sem->held;
+  return info.Env().Undefined();
 }
 
 Napi::Value Recover(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr || !sem->ledger) return Napi::Number::New(info.Env(), 0);
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  if (!sem->ledger) return Napi::Number::New(info.Env(), 0);
   return Napi::Number::New(info.Env(), static_cast<double>(sem->ledger->Recover(sem->get())));
 }
 
