@@ -27,8 +27,12 @@
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
 //   signal_window.*   signals that may end a sync wait
 //   sync_calls.*      the hot calls bound to a handle; sync waits
-//   wait_slice.*      the async path: shared waiters, pool budget, AsyncWorker, wait threads
-//   addon.cc          open/close/unlink/getValue, exit, module init
+//   async_calls.*     the calls of the async path, and acquire()'s yield loop
+//   waiter.{h,cc}     the waiting of one semaphore in one environment; a wait's end, told to JS
+//   pool_budget.*     the process's budget of libuv pool threads for waits
+//   wait_slice.*      the AsyncWorker: one slice of a wait on the pool
+//   wait_thread.*     a wait on a thread of its own, beyond the budget
+//   addon.cc          open/close/unlink/getValue, robust ledger calls, exit, module init
 #include "platform.h"
 
 #include <napi.h>
@@ -46,8 +50,8 @@
 #include "sem.h"
 #include "sem_file.h"
 #include "ledger.h"
+#include "async_calls.h"
 #include "sync_calls.h"
-#include "wait_slice.h"
 #include "waits.h"
 
 namespace psem {
@@ -170,6 +174,14 @@ Napi::Value Holders(const Napi::CallbackInfo& info) {
   if (sem == nullptr) return Failure(env, kClosed);
   if (!sem->ledger) return Failure(env, ENOENT);
   return HolderList(env, sem->ledger->Holders(), true);
+}
+
+// recover(handle) -> units of dead holders posted back (robust handles; else 0) | -EBADF
+Napi::Value Recover(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  if (!sem->ledger) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->ledger->Recover(sem->get())));
 }
 
 // getValue(handle) -> value >= 0 | -errno (-ENOSYS: no sem_getvalue, macOS)

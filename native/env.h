@@ -21,7 +21,7 @@ constexpr int kClosed = EBADF;
 // A failure as JS sees it: -errno.
 inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
 
-struct Waiters;  // wait_slice.cc
+struct Waiters;  // waiter.h
 
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();

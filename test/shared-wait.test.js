@@ -1,5 +1,5 @@
 'use strict';
-// The waiting protocol (src/async/shared-wait.ts, native/wait_slice.cc): the
+// The waiting protocol (src/async/shared-wait.ts, native/async_calls.cc): the
 // handles of one semaphore in a thread share one queue and one native wait;
 // the process holds at most UV_THREADPOOL_SIZE - 1 pool threads for waits,
 // worker threads included, and runs the others on threads of their own.

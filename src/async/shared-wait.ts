@@ -1,9 +1,10 @@
 // The waiting protocol, JS half. Every acquire() that has to wait for a
 // semaphore, whichever of this thread's handles it was called on, joins one
 // FIFO queue per semaphore here, and that queue has at most one native wait
-// in flight. The native half (native/wait_slice.cc) refuses a second one,
-// counts the pool threads that waits hold in the whole process, and runs a
-// wait on a thread of its own when the pool cannot spare one.
+// in flight. The native half (native/async_calls.cc, waiter.h) refuses a
+// second one, counts the pool threads that waits hold in the whole process
+// (pool_budget.h), and runs a wait on a thread of its own (wait_thread.h)
+// when the pool cannot spare one.
 //
 // The rules, in one place:
 // - a free unit goes to the oldest waiting acquire(), never to a newcomer
