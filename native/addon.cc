@@ -46,11 +46,11 @@
 #include <memory>
 #include <string>
 
+#include "async_calls.h"
 #include "env.h"
+#include "ledger.h"
 #include "sem.h"
 #include "sem_file.h"
-#include "ledger.h"
-#include "async_calls.h"
 #include "sync_calls.h"
 #include "waits.h"
 
@@ -83,8 +83,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
   if (instance == nullptr) return Failure(env, ECANCELED);
 
-  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
-                                 : sem_open(name.c_str(), oflag);
+  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value) : sem_open(name.c_str(), oflag);
   if (sem == SEM_FAILED) return Failure(env, errno);
   SemFileOwner owner;
   int err = InspectSemFile(name, sem, &owner);
@@ -236,11 +235,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto instance = std::make_unique<Instance>();
   uv_loop_t* loop = nullptr;
   instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
-  instance->probe = Napi::Persistent(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "probe"));
+  auto probe = [](const Napi::CallbackInfo&) {};
+  instance->probe = Napi::Persistent(Napi::Function::New(env, probe, "probe"));
   Registry* registry = instance->registry.get();
-  if (napi_set_instance_data(env, instance.get(), [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); }, nullptr) != napi_ok) {
-    return exports;
-  }
+  auto free = [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); };
+  if (napi_set_instance_data(env, instance.get(), free, nullptr) != napi_ok) return exports;
   instance.release();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, registry);
 

@@ -26,8 +26,8 @@ struct Waiters;  // waiter.h
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
   std::shared_ptr<Waiters> waiters;  // made at the first wait
-  bool worker = false;            // a worker thread's environment, not the main thread's
-  Napi::FunctionReference probe;  // a no-op, called to ask whether JS may still run
+  bool worker = false;               // a worker thread's environment, not the main thread's
+  Napi::FunctionReference probe;     // a no-op, called to ask whether JS may still run
 };
 
 // What the handle (an External) owns; a wait slice in flight shares the Sem.

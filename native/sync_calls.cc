@@ -138,7 +138,7 @@ template <int kTaken, bool kRobust>
 bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
   const napi_value calls[] = {
       Bind(env, handle, BoundCall<CallTryWait, kTaken, kRobust>, "tryWait"),
-      Bind(env, handle, BoundCall<kRobust ? CallRobustPost : CallPost, -kTaken>, "post"),
+      Bind(env, handle, BoundCall<(kRobust ? CallRobustPost : CallPost), -kTaken>, "post"),
       Bind(env, handle, BoundCall<CallWait, kTaken, kRobust>, "wait"),
       Bind(env, handle, BoundCall<CallTimedWait, kTaken, kRobust>, "timedWait"),
   };
@@ -151,7 +151,9 @@ bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
 }  // namespace
 
 bool BindSyncCalls(napi_env env, Handle handle, bool counting, bool robust, napi_value result, uint32_t first) {
-  if (robust) return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
+  if (robust) {
+    return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
+  }
   return counting ? BindAll<1, false>(env, handle, result, first) : BindAll<0, false>(env, handle, result, first);
 }
 

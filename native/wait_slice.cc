@@ -10,8 +10,11 @@
 namespace psem {
 
 WaitSlice::WaitSlice(const Napi::Function& done, WaiterRef waiter, std::shared_ptr<Sem> sem, double ms)
-    : Napi::AsyncWorker(done, "posix-semaphore:acquire"), waiter_(std::move(waiter)), sem_(std::move(sem)),
-      semaphore_(sem_->get()), ms_(ms) {}
+    : Napi::AsyncWorker(done, "posix-semaphore:acquire"),
+      waiter_(std::move(waiter)),
+      sem_(std::move(sem)),
+      semaphore_(sem_->get()),
+      ms_(ms) {}
 
 void WaitSlice::Execute() {
   err_ = TimedWait(semaphore_, ms_, nullptr);  // EINTR here is nobody's signal: retried inside
