@@ -4,12 +4,16 @@
       "target_name": "posix_semaphore",
       "sources": [
         "native/addon.cc",
+        "native/async_calls.cc",
         "native/ledger.cc",
+        "native/pool_budget.cc",
         "native/sem.cc",
         "native/sem_file.cc",
         "native/signal_window.cc",
         "native/sync_calls.cc",
         "native/wait_slice.cc",
+        "native/wait_thread.cc",
+        "native/waiter.cc",
         "native/waits.cc"
       ],
       "include_dirs": [
@@ -34,7 +38,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/addon.cc", "native/ledger.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/waits.cc"]
+          "sources!": ["native/addon.cc", "native/async_calls.cc", "native/ledger.cc", "native/pool_budget.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/wait_thread.cc", "native/waiter.cc", "native/waits.cc"]
         }]
       ]
     }

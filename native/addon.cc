@@ -1,7 +1,25 @@
 // Named POSIX semaphores for Node.js: syscalls and errno, nothing else.
 //
-// Every call returns 0 or an errno value (or a handle / a value) and leaves
-// names, defaults, argument checks and error objects to src/. The files:
+// Names, defaults, argument checks and error objects are left to src/.
+//
+// The return convention, one for every call of the native API (and for the
+// argument of startWait's done()):
+//   - a failure is a negative number, -errno;
+//   - a call on a closed handle fails with -EBADF (no sem_* call on an open
+//     handle fails with EBADF);
+//   - a sync wait that signals ended fails with -(EINTR + 256 x their mask)
+//     (bit n: signal n), so JS learns both in one crossing;
+//   - open() fails with -(errno | LEDGER_FAILURE) when the robust ledger
+//     failed rather than sem_open, and with -ECANCELED in an environment
+//     being torn down (a worker terminated while it opens);
+//   - anything else is success: undefined when there is nothing to tell
+//     (so the hot calls make no number), else the value, handle or array.
+// JS tests `result !== undefined` after a call that returns nothing on
+// success, `typeof result === 'number' && result < 0` after the others.
+// Inside native/, functions return 0 or a (positive) errno, as POSIX does;
+// only the calls JS makes turn it into -errno.
+//
+// The files:
 //   platform.h        what the platform offers; glibc symbol versions
 //   sem.{h,cc}        the sem_t owner, held counts, release at exit
 //   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
@@ -9,8 +27,12 @@
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
 //   signal_window.*   signals that may end a sync wait
 //   sync_calls.*      the hot calls bound to a handle; sync waits
-//   wait_slice.*      the async path: shared waiters, pool budget, AsyncWorker, wait threads
-//   addon.cc          open/close/unlink/getValue, exit, module init
+//   async_calls.*     the calls of the async path, and acquire()'s yield loop
+//   waiter.{h,cc}     the waiting of one semaphore in one environment; a wait's end, told to JS
+//   pool_budget.*     the process's budget of libuv pool threads for waits
+//   wait_slice.*      the AsyncWorker: one slice of a wait on the pool
+//   wait_thread.*     a wait on a thread of its own, beyond the budget
+//   addon.cc          open/close/unlink/getValue, robust ledger calls, exit, module init
 #include "platform.h"
 
 #include <napi.h>
@@ -24,12 +46,12 @@
 #include <memory>
 #include <string>
 
+#include "async_calls.h"
 #include "env.h"
+#include "ledger.h"
 #include "sem.h"
 #include "sem_file.h"
-#include "ledger.h"
 #include "sync_calls.h"
-#include "wait_slice.h"
 #include "waits.h"
 
 namespace psem {
@@ -46,12 +68,11 @@ void CloseHandle(Handle handle) {
 }
 
 // open(name, oflag, mode, value, flags)
-//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | errno
-// An errno with kLedgerFailure set: the robust ledger could not be opened.
+//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | -errno
+// -(errno | kLedgerFailure): the robust ledger could not be opened.
 // ownerUid/ownerGid: the owner of the semaphore's file when this call did
 // not create it exclusively, -1 when unknown. In an environment being torn
-// down (a worker terminated while it opens), returns undefined and leaves
-// nothing open.
+// down (a worker terminated while it opens), -ECANCELED, nothing left open.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -60,23 +81,22 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   unsigned value = info[3].As<Napi::Number>().Uint32Value();
   int flags = info[4].As<Napi::Number>().Int32Value();
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
-  if (instance == nullptr) return Napi::Value();
+  if (instance == nullptr) return Failure(env, ECANCELED);
 
-  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value)
-                                 : sem_open(name.c_str(), oflag);
-  if (sem == SEM_FAILED) return Napi::Number::New(env, errno);
+  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value) : sem_open(name.c_str(), oflag);
+  if (sem == SEM_FAILED) return Failure(env, errno);
   SemFileOwner owner;
   int err = InspectSemFile(name, sem, &owner);
   if (err != 0) {
     sem_close(sem);
-    return Napi::Number::New(env, err);
+    return Failure(env, err);
   }
   std::shared_ptr<Ledger> ledger;
   if (flags & kRobust) {
     ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, owner.gid, sem, owner.inode, &err);
     if (!ledger) {
       sem_close(sem);
-      return Napi::Number::New(env, err | kLedgerFailure);
+      return Failure(env, err | kLedgerFailure);
     }
   }
   if (oflag & O_EXCL) owner = SemFileOwner();  // created here: nothing to trust
@@ -89,7 +109,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   auto ref = std::make_unique<HandleRef>(std::move(data));
   napi_value external, result, uid, gid;
   auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
-  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Napi::Value();
+  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
   ref.release();  // the External's finaliser owns it now
   Handle handle(env, external);
   if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
@@ -99,27 +119,27 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
       napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
       napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
     CloseHandle(handle);
-    return Napi::Value();
+    return Failure(env, ECANCELED);
   }
   return Napi::Value(env, result);
 }
 
-// close(handle) -> 0. The mapping goes when the last wait slice lets go.
+// close(handle) -> undefined. The mapping goes when the last wait slice lets go.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   CloseHandle(info[0].As<Handle>());
-  return Napi::Number::New(info.Env(), 0);
+  return info.Env().Undefined();
 }
 
-// unlink(name) -> 0 | errno. The robust ledger beside it goes too.
+// unlink(name) -> undefined | -errno. The robust ledger beside it goes too.
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   int err = sem_unlink(name.c_str()) == 0 ? 0 : errno;
   if (err == 0 || err == ENOENT) Ledger::Unlink(name);
-  return Napi::Number::New(info.Env(), err);
+  if (err != 0) return Failure(info.Env(), err);
+  return info.Env().Undefined();
 }
 
-// holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
-// process's own slot left out when it holds nothing; undefined when not robust.
+// The holders of a ledger as JS sees them: [[pid, units, alive], ...].
 Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders, bool skipSelf) {
   Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
@@ -135,31 +155,44 @@ Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders
   return list;
 }
 
-// ledgerHolders(name) -> [[pid, units, alive], ...] | errno, recovering nothing.
+// ledgerHolders(name) -> [[pid, units, alive], ...] | -errno (-ENOENT: no
+// ledger), recovering nothing.
 Napi::Value LedgerHolders(const Napi::CallbackInfo& info) {
   std::vector<Ledger::Holder> holders;
   int err = Ledger::Peek(info[0].As<Napi::String>().Utf8Value(), &holders);
-  if (err != 0) return Napi::Number::New(info.Env(), err);
+  if (err != 0) return Failure(info.Env(), err);
   return HolderList(info.Env(), holders, false);
 }
 
+// holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
+// process's own slot left out when it holds nothing | -ENOENT when the handle
+// is not robust (it has no ledger) | -EBADF.
 Napi::Value Holders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr || !sem->ledger) return env.Undefined();
+  if (sem == nullptr) return Failure(env, kClosed);
+  if (!sem->ledger) return Failure(env, ENOENT);
   return HolderList(env, sem->ledger->Holders(), true);
 }
 
-// getValue(handle) -> value >= 0 | -errno
+// recover(handle) -> units of dead holders posted back (robust handles; else 0) | -EBADF
+Napi::Value Recover(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  if (!sem->ledger) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->ledger->Recover(sem->get())));
+}
+
+// getValue(handle) -> value >= 0 | -errno (-ENOSYS: no sem_getvalue, macOS)
 Napi::Value GetValue(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Napi::Number::New(info.Env(), -EBADF);
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
 #ifdef HAVE_SEM_GETVALUE
   int value = 0;
-  if (sem_getvalue(sem->get(), &value) != 0) return Napi::Number::New(info.Env(), -errno);
+  if (sem_getvalue(sem->get(), &value) != 0) return Failure(info.Env(), errno);
   return Napi::Number::New(info.Env(), value < 0 ? 0 : value);
 #else
-  return Napi::Number::New(info.Env(), -ENOSYS);
+  return Failure(info.Env(), ENOSYS);
 #endif
 }
 
@@ -202,11 +235,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto instance = std::make_unique<Instance>();
   uv_loop_t* loop = nullptr;
   instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
-  instance->probe = Napi::Persistent(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}, "probe"));
+  auto probe = [](const Napi::CallbackInfo&) {};
+  instance->probe = Napi::Persistent(Napi::Function::New(env, probe, "probe"));
   Registry* registry = instance->registry.get();
-  if (napi_set_instance_data(env, instance.get(), [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); }, nullptr) != napi_ok) {
-    return exports;
-  }
+  auto free = [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); };
+  if (napi_set_instance_data(env, instance.get(), free, nullptr) != napi_ok) return exports;
   instance.release();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, registry);
 
@@ -231,6 +264,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("O_CREAT", O_CREAT);
   constants.Set("O_EXCL", O_EXCL);
   constants.Set("SEM_VALUE_MAX", static_cast<double>(SEM_VALUE_MAX));
+  constants.Set("SEM_SIZE", static_cast<double>(sizeof(sem_t)));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
   constants.Set("ROBUST", static_cast<int>(kRobust));
   constants.Set("LEDGER_FAILURE", kLedgerFailure);

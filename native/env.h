@@ -5,21 +5,29 @@
 
 #include <napi.h>
 
+#include <errno.h>
+
 #include <memory>
 
 #include "sem.h"
 
 namespace psem {
 
-constexpr int kClosed = -1;  // returned instead of an errno for a closed handle
+// The errno of a call on a closed handle (returned as -EBADF, like every
+// failure: see the convention at the top of addon.cc). No sem_* call made on
+// an open handle fails with EBADF, so JS can tell the two apart.
+constexpr int kClosed = EBADF;
 
-struct Waiters;  // wait_slice.cc
+// A failure as JS sees it: -errno.
+inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
+
+struct Waiters;  // waiter.h
 
 struct Instance {
   std::shared_ptr<Registry> registry = std::make_shared<Registry>();
   std::shared_ptr<Waiters> waiters;  // made at the first wait
-  bool worker = false;            // a worker thread's environment, not the main thread's
-  Napi::FunctionReference probe;  // a no-op, called to ask whether JS may still run
+  bool worker = false;               // a worker thread's environment, not the main thread's
+  Napi::FunctionReference probe;     // a no-op, called to ask whether JS may still run
 };
 
 // What the handle (an External) owns; a wait slice in flight shares the Sem.

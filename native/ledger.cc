@@ -1,3 +1,8 @@
+// The robust ledger (what and why: ledger.h). Over 300 lines for one reason:
+// it is one class over one shared-memory file, and opening that file, its
+// layout (Header, Slot) and the slot protocol share the same private
+// definitions; split, they would need an internal header for them. Systems
+// without OFD locks get the stub at the end.
 #include "ledger.h"
 
 #include <errno.h>
@@ -15,8 +20,8 @@ namespace psem {
 #if defined(__linux__) && defined(F_OFD_SETLK)
 
 struct Ledger::Slot {
-  std::atomic<int32_t> units;  // held by the slot's process
-  std::atomic<int32_t> pid;    // its pid, for people (liveness comes from the lock)
+  std::atomic<int32_t> units;   // held by the slot's process
+  std::atomic<int32_t> pid;     // its pid, for people (liveness comes from the lock)
   std::atomic<uint64_t> semId;  // the semaphore the units were taken from
 };
 
@@ -114,8 +119,9 @@ long Ledger::Reclaim(int i, sem_t* sem) {
 int Ledger::ClaimAndRecover(sem_t* sem) {
   std::lock_guard<std::mutex> guard(reclaiming_);
   for (int i = 0; i < kSlots; i++) {
-    if (mine_ >= 0 && slot(i)->units.load() == 0 && slot(i)->pid.load() == 0) continue;  // nothing there
-    if (!Lock(i)) continue;  // a live process's slot
+    // Skipped: nothing there (once ours is claimed), or a live process's slot.
+    if (mine_ >= 0 && slot(i)->units.load() == 0 && slot(i)->pid.load() == 0) continue;
+    if (!Lock(i)) continue;
     Reclaim(i, sem);
     if (mine_ < 0) {
       mine_ = i;
@@ -156,7 +162,8 @@ std::shared_ptr<Ledger> Ledger::Open(const std::string& name, mode_t mode, long 
     // semaphore may use its ledger.
     fchmod(fd, mode);
     if (gid >= 0 || (uid >= 0 && geteuid() == 0)) {
-      int ignored = fchown(fd, geteuid() == 0 ? static_cast<uid_t>(uid) : static_cast<uid_t>(-1), static_cast<gid_t>(gid));
+      int ignored =
+          fchown(fd, geteuid() == 0 ? static_cast<uid_t>(uid) : static_cast<uid_t>(-1), static_cast<gid_t>(gid));
       (void)ignored;
     }
   } else if (errno == EEXIST) {

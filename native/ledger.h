@@ -94,8 +94,8 @@ class Ledger {
   int fd_;
   void* map_;
   unsigned long long semId_;
-  int mine_ = -1;           // this process's slot
-  std::mutex reclaiming_;   // threads of this process share fd_, and so its locks
+  int mine_ = -1;          // this process's slot
+  std::mutex reclaiming_;  // threads of this process share fd_, and so its locks
 };
 
 // The path of the ledger of `name`.

@@ -53,7 +53,8 @@ int InspectSemFile(const std::string& name, sem_t* sem, SemFileOwner* owner) {
   // statx (glibc 2.28) rather than stat, which glibc 2.33 gave a new symbol version.
   std::string path = "/dev/shm/sem." + name.substr(1);
   struct statx st;
-  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_SIZE | STATX_MODE | STATX_INO, &st) != 0) {
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_UID | STATX_GID | STATX_SIZE | STATX_MODE | STATX_INO,
+            &st) != 0) {
     return 0;  // gone already (unlinked under us): nothing to check, owner unknown
   }
   owner->uid = st.stx_uid;

@@ -12,7 +12,7 @@ namespace {
 // The open window, if any. Only one thread, the main thread, opens windows
 // with signals (src/ passes an empty mask elsewhere), one at a time.
 std::atomic<bool> windowOpen{false};
-pthread_t waitingThread;               // set before windowOpen, by the waiting thread
+pthread_t waitingThread;                 // set before windowOpen, by the waiting thread
 std::atomic<uint32_t> caughtSignals{0};  // written by the waiting thread's own handler
 
 extern "C" void CatchSignal(int sig) {
@@ -45,8 +45,8 @@ SignalWindow::SignalWindow(uint32_t mask) {
     if ((mask & (1u << sig)) == 0) continue;
     struct sigaction current;
     if (sigaction(sig, nullptr, &current) != 0) continue;
-    bool handled = (current.sa_flags & SA_SIGINFO) != 0 ||
-                   (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
+    bool handled =
+        (current.sa_flags & SA_SIGINFO) != 0 || (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
     if (handled && sigaction(sig, &catching, &saved_[sig]) == 0) changed_ |= 1u << sig;
   }
 }

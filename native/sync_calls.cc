@@ -72,8 +72,8 @@ int SyncWait(napi_env env, const Instance& instance, Sem* handle, double ms, con
 
 // A blocking wait: only the main thread listens to signals (a worker's mask
 // is ignored: signals never end its waits). An interrupted wait returns
-// EINTR + 256 x the mask of the signals that ended it, so JS learns both in
-// one crossing.
+// EINTR + 256 x the mask of the signals that ended it (negated for JS by
+// BoundCall), so JS learns both in one crossing.
 double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
   const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
   SignalWindow window(instance.worker ? 0 : mask);
@@ -100,6 +100,8 @@ double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
 
 using Call = double (*)(napi_env, Sem*, const napi_value*);
 
+// Each call returns 0 or an errno; BoundCall turns it into JS's convention
+// (undefined or -errno: see addon.cc).
 // kHeldDelta: how the call changes the units this handle holds, counted
 // only for handles that must give them back (releaseOnExit). kRecord: a
 // unit taken is recorded in the robust ledger.
@@ -117,7 +119,7 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
     return nullptr;  // undefined
   }
   napi_value result;
-  napi_create_double(env, err, &result);
+  napi_create_double(env, -err, &result);
   return result;
 }
 
@@ -136,7 +138,7 @@ template <int kTaken, bool kRobust>
 bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
   const napi_value calls[] = {
       Bind(env, handle, BoundCall<CallTryWait, kTaken, kRobust>, "tryWait"),
-      Bind(env, handle, BoundCall<kRobust ? CallRobustPost : CallPost, -kTaken>, "post"),
+      Bind(env, handle, BoundCall<(kRobust ? CallRobustPost : CallPost), -kTaken>, "post"),
       Bind(env, handle, BoundCall<CallWait, kTaken, kRobust>, "wait"),
       Bind(env, handle, BoundCall<CallTimedWait, kTaken, kRobust>, "timedWait"),
   };
@@ -149,7 +151,9 @@ bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
 }  // namespace
 
 bool BindSyncCalls(napi_env env, Handle handle, bool counting, bool robust, napi_value result, uint32_t first) {
-  if (robust) return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
+  if (robust) {
+    return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
+  }
   return counting ? BindAll<1, false>(env, handle, result, first) : BindAll<0, false>(env, handle, result, first);
 }
 

@@ -1,8 +1,8 @@
 // The hot calls, bound to one handle: raw Node-API callbacks with the
 // handle's data as their own, so a call costs no argument unwrapping and
-// success returns undefined (no number to make). Each returns an errno on
-// failure, -1 once the handle is closed; an interrupted wait returns
-// EINTR + 256 x the mask of the signals that ended it.
+// success returns undefined (no number to make). Each returns -errno on
+// failure, -EBADF once the handle is closed; an interrupted wait returns
+// -(EINTR + 256 x the mask of the signals that ended it).
 //   tryWait()  post()  wait(signalMask)  timedWait(ms, signalMask)
 // wait() is for after tryWait() found the semaphore taken.
 #ifndef POSIX_SEMAPHORE_SYNC_CALLS_H

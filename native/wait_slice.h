@@ -1,35 +1,49 @@
-// The async path's native half: the waiter that the handles of one
-// semaphore share in one environment, its one wait in flight (a slice on the
-// libuv threadpool while the process's budget of pool threads allows, else a
-// thread of its own), and the calls that steer it. The JS half, and the
-// protocol's rules, are in src/async/shared-wait.ts.
+// The AsyncWorker of the async path: one slice of a wait on the libuv
+// threadpool (sem_clockwait for at most `ms` milliseconds), then back to JS,
+// which starts another while the unit is still wanted. So a blocked wait
+// never holds a pool thread for long, and a timeout, an abort or close() is
+// honoured within a slice. StartWait (async_calls.cc) queues one while the
+// process's pool budget (pool_budget.h) allows, else starts a WaitThread
+// (wait_thread.h).
+//
+// Which thread runs each method, in order:
+//   constructor, Queue()  the JS thread, in StartWait
+//   Execute()             a pool thread; it never touches Napi::Env or JS
+//   OnOK()                the JS thread; never OnError: Execute sets no error
+//   destructor            the JS thread, right after OnOK (the AsyncWorker deletes itself)
 #ifndef POSIX_SEMAPHORE_WAIT_SLICE_H
 #define POSIX_SEMAPHORE_WAIT_SLICE_H
 
+#include "platform.h"
+
 #include <napi.h>
+
+#include <memory>
+
+#include "sem.h"
+#include "waiter.h"
 
 namespace psem {
 
-// The waiters of one environment, by semaphore (defined in wait_slice.cc).
-struct Waiters;
+class WaitSlice : public Napi::AsyncWorker {
+ public:
+  // The JS thread. `sem` keeps the mapping alive while the slice waits.
+  WaitSlice(const Napi::Function& done, WaiterRef waiter, std::shared_ptr<Sem> sem, double ms);
 
-// waitKey(handle) -> the semaphore's address in this process (shared by every
-// handle of it: glibc maps a semaphore once per process) | -1 when closed
-Napi::Value WaitKey(const Napi::CallbackInfo& info);
-// openWaiter(handle) -> waiter | EBUSY (this environment has one for that semaphore) | -1 when closed
-Napi::Value OpenWaiter(const Napi::CallbackInfo& info);
-// startWait(waiter, handle, ms, done) -> 0 | EBUSY (a wait of this waiter is in flight) | EINVAL | -1 when closed
-Napi::Value StartWait(const Napi::CallbackInfo& info);
-// setWanted(waiter, wanted): whether the wait in flight should keep what it takes.
-Napi::Value SetWanted(const Napi::CallbackInfo& info);
-// closeWaiter(waiter): done with; a new waiter may open for its semaphore.
-Napi::Value CloseWaiter(const Napi::CallbackInfo& info);
-// waitThreads() -> [pool threads held by waits of the process, the most they may hold, waits on threads of their own]
-Napi::Value WaitThreads(const Napi::CallbackInfo& info);
-// trySpin(handle, us) -> 0 | errno | -1 when closed: see TryWaitYielding().
-Napi::Value TrySpin(const Napi::CallbackInfo& info);
-// recover(handle) -> units of dead holders posted back (robust handles; else 0)
-Napi::Value Recover(const Napi::CallbackInfo& info);
+  // A pool thread: waits up to ms_, keeps (or posts back) what it takes, and
+  // gives the pool thread back to the budget.
+  void Execute() override;
+
+  // The JS thread: tells JS through `done` (Deliver, waiter.h).
+  void OnOK() override;
+
+ private:
+  WaiterRef waiter_;
+  std::shared_ptr<Sem> sem_;  // keeps the mapping
+  sem_t* semaphore_;
+  double ms_;
+  int err_ = 0;
+};
 
 }  // namespace psem
 

@@ -1,33 +1,76 @@
+// The native layer, loaded and typed. Its return convention, the same for
+// every call (native/addon.cc says it once for the C++ side):
+// - a failure is a negative number, -errno;
+// - a call on a closed handle fails with -EBADF (no sem_* call made on an
+//   open handle fails with EBADF);
+// - a sync wait that signals ended fails with -(EINTR + 256 × their mask)
+//   (see src/signals.ts);
+// - open() fails with -(errno | LEDGER_FAILURE) when the robust ledger, not
+//   sem_open, failed, and with -ECANCELED in a worker being terminated;
+// - anything else is success: undefined when there is nothing to tell (the
+//   hot calls make no number), else the value, handle or array.
+// So a call that returns nothing on success is tested with
+// `result !== undefined`, any other with {@link failed}.
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { SemaphoreError } from './errors';
+
+const { EBADF, EINTR } = osConstants.errno;
 
 /** An open semaphore as the native layer sees it (an External). */
 export type NativeHandle = { readonly __brand: 'posix-semaphore handle' };
 /** The waiting on one semaphore in one thread, shared by its handles (an External): see src/async/shared-wait.ts. */
 export type NativeWaiter = { readonly __brand: 'posix-semaphore waiter' };
 
+/** A failure: -errno (see the convention at the top of this file). */
+export type Failure = number;
+/** What a call that has nothing to tell on success returns: undefined, or a {@link Failure}. */
+export type Outcome = undefined | Failure;
+
+/** Whether a call's result is a failure (a negative number: -errno). */
+export function failed(result: unknown): result is Failure {
+  return typeof result === 'number' && result < 0;
+}
+
+/** A bound wait that returned below -INTERRUPTED was ended by signals: -(EINTR + 256 × mask); see src/signals.ts. */
+export const INTERRUPTED = 255;
+
 /**
- * The hot calls, bound to one handle: each returns undefined on success, an
- * errno on failure, -1 once the handle is closed. A wait that a signal of
- * its mask interrupted returns EINTR + 256 × the mask of the signals that
- * ended it (see {@link interruption}).
+ * The error for a failure of a call on the handle of semaphore `name`:
+ * `ERR_SEMAPHORE_CLOSED` for -EBADF, `EINTR` for a wait that signals ended.
  */
-export interface BoundCalls {
-  tryWait(): number | undefined;
-  post(): number | undefined;
-  /** For after tryWait() found the semaphore taken; only signals in the mask interrupt it (EINTR). */
-  wait(signalMask: number): number | undefined;
-  timedWait(ms: number, signalMask: number): number | undefined;
+export function failureOf(result: Failure, syscall: string, name: string): SemaphoreError {
+  const errno = -result > INTERRUPTED ? EINTR : -result;
+  return errno === EBADF ? SemaphoreError.closed(name, syscall) : SemaphoreError.fromErrno(errno, syscall, name);
+}
+
+/** A result for a debug line: 'ok', 'closed' (-EBADF) or 'errno N'. */
+export function describeResult(result: unknown): string {
+  if (!failed(result)) return 'ok';
+  return result === -EBADF ? 'closed' : `errno ${-result}`;
 }
 
 /**
- * The native layer (native/addon.cc): each call returns 0 or an errno (a
- * handle or a value where it says so); -1 means the handle is closed.
+ * The hot calls, bound to one handle: each returns undefined on success,
+ * -errno on failure, -EBADF once the handle is closed. A wait that a
+ * signal of its mask interrupted returns -(EINTR + 256 × the mask of the
+ * signals that ended it) (see src/signals.ts).
  */
+export interface BoundCalls {
+  tryWait(): Outcome;
+  post(): Outcome;
+  /** For after tryWait() found the semaphore taken; only signals in the mask interrupt it (EINTR). */
+  wait(signalMask: number): Outcome;
+  timedWait(ms: number, signalMask: number): Outcome;
+}
+
+/** The native layer (native/addon.cc), with the return convention at the top of this file. */
 export interface Native {
   /**
    * The handle, its bound calls and the owner (uid, gid) of the semaphore's
-   * file (-1 when unknown or created here exclusively); or an errno.
-   * undefined only in a worker being terminated.
+   * file (-1 when unknown or created here exclusively); or -errno,
+   * -(errno | LEDGER_FAILURE) when the robust ledger failed, -ECANCELED in
+   * a worker being terminated.
    */
   open(
     name: string,
@@ -35,39 +78,36 @@ export interface Native {
     mode: number,
     value: number,
     flags: number,
-  ):
-    | [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number]
-    | number
-    | undefined;
-  close(handle: NativeHandle): number;
-  unlink(name: string): number;
-  /** The value, or -errno. */
+  ): [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number] | Failure;
+  close(handle: NativeHandle): undefined;
+  unlink(name: string): Outcome;
+  /** The value (>= 0), or -errno (-ENOSYS: no sem_getvalue, macOS). */
   getValue(handle: NativeHandle): number;
-  /** sem_trywait with sched_yield between tries, for up to `us` µs: 0, an errno, or -1 when closed. */
-  trySpin(handle: NativeHandle, us: number): number;
-  /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust). */
+  /** sem_trywait with sched_yield between tries, for up to `us` µs: undefined when it took a unit, else -errno. */
+  trySpin(handle: NativeHandle, us: number): Outcome;
+  /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust), or -EBADF. */
   recover(handle: NativeHandle): number;
-  /** Robust handles: the ledger's holders [pid, units, alive], this process left out when it holds none; undefined when not robust. */
-  holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | undefined;
-  /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or an errno (ENOENT: no ledger). */
-  ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | number;
+  /** Robust handles: the ledger's holders [pid, units, alive], this process left out when it holds none; -ENOENT when not robust. */
+  holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | Failure;
+  /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or -errno (-ENOENT: no ledger). */
+  ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | Failure;
   /**
-   * The semaphore behind `handle`, as a number that every handle of it in
-   * this process shares (glibc maps a semaphore once per process); -1 once closed.
+   * The semaphore behind `handle`, as a positive number that every handle of
+   * it in this process shares (glibc maps a semaphore once per process); -EBADF once closed.
    */
   waitKey(handle: NativeHandle): number;
-  /** This thread's waiter for the semaphore behind `handle`; EBUSY when this thread has one already, -1 when closed. */
-  openWaiter(handle: NativeHandle): NativeWaiter | number;
+  /** This thread's waiter for the semaphore behind `handle`; -EBUSY when this thread has one already. */
+  openWaiter(handle: NativeHandle): NativeWaiter | Failure;
   /**
    * Starts the waiter's wait through `handle` (whose acquire is first in
    * line): on a pool thread in slices of `ms` while the pool can spare one,
-   * else on a thread of its own. 0, EBUSY when a wait of this waiter is in
-   * flight already, -1 when `handle` is closed. `done(err)` runs once: 0 (a
+   * else on a thread of its own. undefined, or -EBUSY when a wait of this
+   * waiter is in flight already. `done(result)` runs once: undefined (a
    * unit was taken: return the handle of the acquire it went to; anything
-   * else posts it back), ETIMEDOUT (a slice ended: start again), ECANCELED
-   * (nobody wanted it any more) or an errno.
+   * else posts it back), -ETIMEDOUT (a slice ended: start again),
+   * -ECANCELED (nobody wanted it any more) or another -errno.
    */
-  startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (err: number) => NativeHandle | undefined): number;
+  startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (result: Outcome) => NativeHandle | undefined): Outcome;
   /** Whether the wait in flight should keep a unit it takes (false: it posts it back, or already has). */
   setWanted(waiter: NativeWaiter, wanted: boolean): void;
   /** The waiter is done with: a new one may open for its semaphore. */
@@ -82,9 +122,11 @@ export interface Native {
     O_CREAT: number;
     O_EXCL: number;
     SEM_VALUE_MAX: number;
+    /** sizeof(sem_t): the size of a semaphore's file (/dev/shm/sem.NAME on Linux). */
+    SEM_SIZE: number;
     RELEASE_ON_EXIT: number;
     ROBUST: number;
-    /** Set in an errno that open() returns when the robust ledger failed, not sem_open. */
+    /** Set in the errno of a failure of open() when the robust ledger failed, not sem_open. */
     LEDGER_FAILURE: number;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
@@ -116,13 +158,6 @@ function load(): Native {
 
 export const native: Native = load();
 
-/** What a bound wait returned above this was interrupted by signals (EINTR + 256 × mask). */
-export const INTERRUPTED = 255;
-
-/** The mask of the signals that interrupted a wait, from what it returned (> INTERRUPTED). */
-export function interruption(result: number): number {
-  return Math.floor(result / 256);
-}
 export const { constants } = native;
 /**
  * Microseconds acquire() keeps trying (yielding the CPU between tries) after

@@ -1,23 +1,25 @@
-import { constants as osConstants } from 'node:os';
+// The public class: what each call means, its checks and its debug lines.
+// How it is done lives beside it: opening (open.ts), signals during sync
+// waits (signals.ts), waiting acquires (async/), exit (exit.ts), the
+// native layer and its return convention (binding.ts).
+// Over 300 lines only by its documentation: every public member and option
+// has its TSDoc here, where editors show it; the code is about 230 lines.
 import { inspect } from 'node:util';
 import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn, waitingThrough } from './async/shared-wait';
 import { abortError } from './async/wait-queue';
-import { BoundCalls, constants, interruption, INTERRUPTED, native, NativeHandle, SPIN_US } from './binding';
+import { BoundCalls, constants, describeResult, Failure, failed, failureOf, native, NativeHandle, Outcome, SPIN_US } from './binding';
 import { debugFromEnv, debugLog } from './debug';
-import { errnoName, errnoOf, invalidArgType, invalidArgValue, SemaphoreError } from './errors';
-import { DEBUG_FLAG, isMainThread, listenForExit, signalEndedWait } from './exit';
+import { errnoOf, invalidArgType, SemaphoreError } from './errors';
+import { listenForExit } from './exit';
 import type { SharedSemaphore } from './lock';
-import { untrustedOwner } from './owner';
+import { openSemaphore, unlinkName } from './open';
+import { interruptingSignals, waitAgain } from './signals';
 import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
 import type { AcquireTraceContext, WaitTraceContext } from './tracing'; // for the TSDoc links
 import { normalizeName, resolveOptions, validateAcquireOptions, validateTimeout } from './validate';
 
-const EAGAIN = errnoOf('EAGAIN');
-const EEXIST = errnoOf('EEXIST');
-const EINTR = errnoOf('EINTR');
-const ENOENT = errnoOf('ENOENT');
+const EAGAIN = -errnoOf('EAGAIN'); // as the native layer returns it
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
-const CLOSED = -1; // what the native layer returns for a closed handle
 /** The syscall behind timed waits, for error messages: sem_clockwait where glibc has it. */
 const TIMED_WAIT = constants.TIMED_WAIT;
 
@@ -106,7 +108,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   readonly created: boolean;
 
   private readonly handle: NativeHandle;
-  // The hot calls, bound to the handle by the native layer: undefined on success.
+  // The hot calls, bound to the handle by the native layer: undefined on success, else -errno.
   private readonly nativeTryWait: BoundCalls['tryWait'];
   private readonly nativePost: BoundCalls['post'];
   private readonly nativeWait: BoundCalls['wait'];
@@ -132,48 +134,15 @@ export class Semaphore implements SharedSemaphore, Disposable {
     const opts = resolveOptions(options, constants.SEM_VALUE_MAX);
     this.retryOnEintr = opts.retryOnEintr;
     this.debug = opts.debug || debugFromEnv;
-    if (opts.robust && Buffer.byteLength(this.name) > ROBUST_NAME_MAX + 1) {
-      throw invalidArgValue('name', name, `must be at most ${ROBUST_NAME_MAX} bytes long with robust: true (its ledger's name is longer)`);
-    }
-    const flags =
-      (opts.releaseOnExit ? constants.RELEASE_ON_EXIT : 0) | (opts.robust ? constants.ROBUST : 0) | (this.debug ? DEBUG_FLAG : 0);
-
-    const { O_CREAT, O_EXCL } = constants;
-    let result: ReturnType<typeof native.open>;
-    let created = false;
-    if (!opts.create) {
-      result = native.open(this.name, 0, 0, 0, flags);
-    } else if (opts.exclusive) {
-      result = native.open(this.name, O_CREAT | O_EXCL, opts.mode, opts.value, flags);
-      created = true;
-    } else {
-      // Create exclusively first, so that `created` tells the truth; if it
-      // exists, open it; if it vanished in between, try again.
-      for (let attempt = 0; ; attempt++) {
-        result = native.open(this.name, O_CREAT | O_EXCL, opts.mode, opts.value, flags);
-        created = typeof result !== 'number';
-        if (result !== EEXIST) break;
-        result = native.open(this.name, 0, 0, 0, flags);
-        if (result !== ENOENT || attempt === 16) break;
-      }
-    }
-    if (result === undefined) throw SemaphoreError.closed(this.name, 'sem_open'); // a worker being terminated
-    if (typeof result === 'number') {
-      if (this.debug) debugLog(this.name, `sem_open failed: errno ${result}`);
-      if (result & constants.LEDGER_FAILURE) throw ledgerError(result & ~constants.LEDGER_FAILURE, this.name);
-      throw SemaphoreError.fromErrno(result, 'sem_open', this.name);
-    }
-    let ownerUid: number, ownerGid: number;
-    [this.handle, this.nativeTryWait, this.nativePost, this.nativeWait, this.nativeTimedWait, ownerUid, ownerGid] = result;
-    const untrusted = created ? undefined : untrustedOwner(this.name, ownerUid, ownerGid, opts.trust);
-    if (untrusted !== undefined) {
-      native.close(this.handle);
-      if (this.debug) debugLog(this.name, `sem_open: refused, owned by uid ${ownerUid}`);
-      throw untrusted;
-    }
-    this.created = created;
+    const opened = openSemaphore(this.name, name, opts, this.debug);
+    this.handle = opened.handle;
+    this.nativeTryWait = opened.tryWait;
+    this.nativePost = opened.post;
+    this.nativeWait = opened.wait;
+    this.nativeTimedWait = opened.timedWait;
+    this.created = opened.created;
     if (opts.closeOnExit || opts.releaseOnExit) listenForExit(opts.releaseOnExit);
-    if (this.debug) debugLog(this.name, `${created ? 'created' : 'opened'}${created ? ` with value ${opts.value}` : ''}`);
+    if (this.debug) debugLog(this.name, this.created ? `created with value ${opts.value}` : 'opened');
   }
 
   /** true once close() has run (or the handle was closed at exit). */
@@ -189,7 +158,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   get value(): number {
     if (this.isClosed) throw SemaphoreError.closed(this.name, 'sem_getvalue');
     const value = native.getValue(this.handle);
-    if (value < 0) throw SemaphoreError.fromErrno(-value, 'sem_getvalue', this.name);
+    if (failed(value)) throw SemaphoreError.fromErrno(-value, 'sem_getvalue', this.name);
     return value;
   }
 
@@ -212,7 +181,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     let err = this.nativeTryWait();
     if (err === EAGAIN) {
       do err = this.nativeWait(interruptingSignals());
-      while (err !== undefined && err > INTERRUPTED && this.interrupted(err));
+      while (waitAgain(err, this.retryOnEintr));
     }
     if (this.debug) this.log('sem_wait', err);
     if (err !== undefined) throw this.failure(err, 'sem_wait');
@@ -246,9 +215,9 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private untracedTimedWait(ms: number): void {
     validateTimeout(ms, 'ms');
     const deadline = performance.now() + ms;
-    let err: number | undefined;
+    let err: Outcome;
     do err = this.nativeTimedWait(Math.max(0, deadline - performance.now()), interruptingSignals());
-    while (err !== undefined && err > INTERRUPTED && this.interrupted(err));
+    while (waitAgain(err, this.retryOnEintr));
     if (this.debug) this.log(`${TIMED_WAIT}(${ms})`, err);
     if (err !== undefined) throw this.failure(err, TIMED_WAIT);
   }
@@ -303,7 +272,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
       // Taken: let a holder about to post run first, briefly (SPIN_US), before a threadpool round trip.
       const spun = native.trySpin(this.handle, timeout === undefined ? SPIN_US : Math.min(SPIN_US, timeout * 1000));
       if (this.debug) this.log(`acquire: sem_trywait, yielding for up to ${SPIN_US} µs`, spun);
-      if (spun === 0) return resolved;
+      if (spun === undefined) return resolved;
       if (spun !== EAGAIN) return Promise.reject(this.failure(spun, 'sem_trywait'));
     } else if (timeout === 0) {
       return Promise.reject(SemaphoreError.fromErrno(ETIMEDOUT, 'sem_trywait', this.name));
@@ -398,7 +367,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     let value: number | null = null;
     if (!this.isClosed) {
       const read = native.getValue(this.handle);
-      if (read >= 0) value = read;
+      if (!failed(read)) value = read;
     }
     return { name: this.name, value, pending: this.pending, closed: this.isClosed };
   }
@@ -408,13 +377,6 @@ export class Semaphore implements SharedSemaphore, Disposable {
     const label = this.constructor.name || 'Semaphore';
     if (depth < 0) return options.stylize(`[${label}]`, 'special');
     return `${label} ${nested(this.toJSON(), { ...options, depth: options.depth == null ? options.depth : options.depth - 1 })}`;
-  }
-
-  // A sync wait returned `result` > INTERRUPTED: signals the program listens
-  // to ended it. Returns true to wait again (retryOnEintr), false to throw EINTR.
-  private interrupted(result: number): boolean {
-    signalEndedWait(interruption(result)); // releaseOnExit's own signal: does not return
-    return this.retryOnEintr;
   }
 
   // This handle's semaphore, as its waiting acquires queue under it.
@@ -432,63 +394,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
     });
   }
 
-  private failure(err: number, syscall: string): SemaphoreError {
-    if (err > INTERRUPTED) err = EINTR;
-    return err === CLOSED ? SemaphoreError.closed(this.name, syscall) : SemaphoreError.fromErrno(err, syscall, this.name);
+  private failure(result: Failure, syscall: string): SemaphoreError {
+    return failureOf(result, syscall, this.name);
   }
 
-  private log(operation: string, err: number | undefined): void {
-    debugLog(this.name, `${operation} -> ${err === undefined || err === 0 ? 'ok' : err === CLOSED ? 'closed' : `errno ${err}`}`);
+  private log(operation: string, result: Outcome): void {
+    debugLog(this.name, `${operation} -> ${describeResult(result)}`);
   }
-}
-
-// Signals the program listens to in JS: while a sync wait blocks, they
-// interrupt it (EINTR) so that the wait can return and the listener run.
-// The mask is cached and recomputed after process listeners change (~200 ns
-// saved on every blocking wait).
-const INTERRUPTING: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
-let signalMask = 0;
-let signalMaskStale = true;
-let watchingListeners = false;
-function interruptingSignals(): number {
-  if (!watchingListeners) {
-    if (!isMainThread()) return 0; // signals reach the main thread only
-    watchingListeners = true;
-    const stale = (event: string | symbol): void => {
-      if (typeof event === 'string' && event.startsWith('SIG')) signalMaskStale = true;
-    };
-    process.on('newListener', stale);
-    process.on('removeListener', stale);
-  }
-  if (signalMaskStale) {
-    // 'newListener' fires before the listener is added: count on the next wait.
-    signalMaskStale = false;
-    signalMask = 0;
-    for (const signal of INTERRUPTING) {
-      if (process.listenerCount(signal) > 0) signalMask |= 1 << osConstants.signals[signal];
-    }
-  }
-  return signalMask;
-}
-
-/** Longest name (bytes, without the '/') of a robust semaphore: /dev/shm/psem.NAME must fit NAME_MAX. */
-const ROBUST_NAME_MAX = 250;
-
-function ledgerError(errno: number, name: string): SemaphoreError {
-  const file = `/dev/shm/psem.${name.slice(1)}`;
-  const why: Record<string, string> = {
-    EINVAL: `its ledger ${file} is corrupt or of another version; remove it when nothing holds the semaphore`,
-    EPERM: `its ledger ${file} belongs to another user than the semaphore, who could make this process post units nobody took`,
-    ENOSPC: `its ledger ${file} has no free slot: too many live processes use it robustly`,
-    ENOSYS: 'this system has no OFD locks (Linux >= 3.15), which robust handles need',
-  };
-  const code = errnoName(errno);
-  const message = `cannot open semaphore '${name}' with robust: true: ${why[code] ?? `its ledger ${file} could not be opened`}`;
-  return new SemaphoreError(code, { errno, syscall: 'open', semaphore: name, message });
-}
-
-function unlinkName(name: string, debug: boolean): void {
-  const err = native.unlink(name);
-  if (debug) debugLog(name, `sem_unlink -> ${err === 0 ? 'ok' : `errno ${err}`}`);
-  if (err !== 0) throw SemaphoreError.fromErrno(err, 'sem_unlink', name);
 }

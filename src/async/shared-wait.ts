@@ -1,37 +1,40 @@
 // The waiting protocol, JS half. Every acquire() that has to wait for a
 // semaphore, whichever of this thread's handles it was called on, joins one
 // FIFO queue per semaphore here, and that queue has at most one native wait
-// in flight. The native half (native/wait_slice.cc) refuses a second one,
-// counts the pool threads that waits hold in the whole process, and runs a
-// wait on a thread of its own when the pool cannot spare one.
+// in flight. The native half (native/async_calls.cc, waiter.h) refuses a
+// second one, counts the pool threads that waits hold in the whole process
+// (pool_budget.h), and runs a wait on a thread of its own (wait_thread.h)
+// when the pool cannot spare one.
 //
 // The rules, in one place:
 // - a free unit goes to the oldest waiting acquire(), never to a newcomer
 //   (acquire() takes the fast path only while nobody of this thread waits);
 // - the native wait runs through the handle of the oldest acquire, and
-//   returns 0 (took a unit: done() names the acquire's handle, or nobody and
-//   the native side posts it back), ETIMEDOUT (a slice ended: start again),
-//   ECANCELED (setWanted(false) came first: it holds nothing) or an errno;
+//   ends with done(undefined) (took a unit: done() names the acquire's
+//   handle, or nobody and the native side posts it back), -ETIMEDOUT (a
+//   slice ended: start again), -ECANCELED (setWanted(false) came first: it
+//   holds nothing) or another -errno (binding.ts: the return convention);
 // - when the last acquire settles (timeout, abort, close), setWanted(false)
 //   makes the wait in flight give back whatever it takes from then on.
-import { constants, native, NativeHandle, NativeWaiter, SLICE_MS } from '../binding';
+import { constants, Failure, failed, native, NativeHandle, NativeWaiter, Outcome, SLICE_MS } from '../binding';
 import { errnoOf } from '../errors';
 import { WaitQueue } from './wait-queue';
 
-const EAGAIN = errnoOf('EAGAIN');
-const ETIMEDOUT = errnoOf('ETIMEDOUT');
-const ECANCELED = errnoOf('ECANCELED');
-const EINTR = errnoOf('EINTR');
+// As the native layer returns them: -errno.
+const EAGAIN = -errnoOf('EAGAIN');
+const ETIMEDOUT = -errnoOf('ETIMEDOUT');
+const ECANCELED = -errnoOf('ECANCELED');
+const EINTR = -errnoOf('EINTR');
 
 /** What the shared wait needs of a handle whose acquire() waits in it. */
 export interface WaitingHandle {
   readonly handle: NativeHandle;
-  /** sem_trywait through the handle: undefined when it took a unit, else an errno (-1: closed). */
-  tryTake(): number | undefined;
-  /** The error that rejects an acquire of this handle. */
-  failure(err: number, syscall: string): Error;
+  /** sem_trywait through the handle: undefined when it took a unit, else -errno (-EBADF: closed). */
+  tryTake(): Outcome;
+  /** The error that rejects an acquire of this handle, for a failure (-errno). */
+  failure(result: Failure, syscall: string): Error;
   /** A debug line, when the handle logs. */
-  log: ((operation: string, err: number | undefined) => void) | undefined;
+  log: ((operation: string, result: Outcome) => void) | undefined;
 }
 
 // This thread's shared waits, by semaphore (native.waitKey()).
@@ -91,14 +94,14 @@ class SharedWait {
   // The handle the native wait in flight runs through; undefined: none in flight.
   private through: WaitingHandle | undefined;
   private retired = false;
-  private readonly onDone = (err: number): NativeHandle | undefined => this.done(err);
+  private readonly onDone = (result: Outcome): NativeHandle | undefined => this.done(result);
 
   constructor(
     private readonly key: number,
     handle: NativeHandle,
   ) {
     const waiter = native.openWaiter(handle);
-    if (typeof waiter === 'number') throw new Error(`posix-semaphore: internal error: openWaiter() -> ${waiter}`);
+    if (failed(waiter)) throw new Error(`posix-semaphore: internal error: openWaiter() -> ${waiter}`);
     this.waiter = waiter;
   }
 
@@ -134,7 +137,7 @@ class SharedWait {
       }
       if (err === EAGAIN) {
         err = native.startWait(this.waiter, owner.handle, SLICE_MS, this.onDone);
-        if (err === 0) {
+        if (err === undefined) {
           this.through = owner;
           return;
         }
@@ -146,13 +149,13 @@ class SharedWait {
 
   // The native wait is over. Returns the handle of the acquire that got the
   // unit it took, if any; otherwise the native side posts the unit back.
-  private done(err: number): NativeHandle | undefined {
+  private done(err: Outcome): NativeHandle | undefined {
     const through = this.through!;
     this.through = undefined;
     let taker: WaitingHandle | undefined;
     try {
       through.log?.('acquire: wait', err);
-      if (err === 0) {
+      if (err === undefined) {
         taker = this.waiters.oldestOwner();
         if (taker !== undefined) this.waiters.grant(undefined);
       } else if (err !== ETIMEDOUT && err !== ECANCELED && err !== EINTR) {

@@ -2,12 +2,12 @@
 // read, and described (the stat of their file, their value, their robust
 // holders) for list, info, top and recover.
 import { readdirSync, statSync, Stats } from 'node:fs';
-import { native } from '../binding';
+import { constants, native } from '../binding';
 import { SemaphoreError } from '../errors';
 import { Semaphore } from '../semaphore';
 import type { Opener } from '../system/proc';
 import { commandLine } from '../system/proc';
-import { SEM_SIZE, semaphoreFile, semaphoreOfFile, SHM_DIR } from '../system/shm';
+import { semaphoreFile, semaphoreOfFile, SHM_DIR } from '../system/shm';
 import { groupName, userName } from '../system/users';
 import { failureOf, Failure, octal } from './output';
 
@@ -83,7 +83,7 @@ export function describeSemaphore(name: string, stats: Stats | undefined): Descr
     size: stats ? stats.size : null,
     modified: stats ? stats.mtime.toISOString() : null,
   };
-  if (stats !== undefined && (!stats.isFile() || stats.size < SEM_SIZE)) {
+  if (stats !== undefined && (!stats.isFile() || stats.size < constants.SEM_SIZE)) {
     description.error = 'EINVAL';
     return description;
   }

@@ -1,40 +1,24 @@
+// RedisSemaphore, the class: its public calls and their TSDoc, and the
+// state they share (the acquire loop, the leases held, their loss). Over
+// 300 lines for one reason: that state machine is one concern, and every
+// step of it touches the same fields; the Redis plumbing (client.ts), the
+// leases (lease.ts), the scripts (scripts.ts) and the options (options.ts)
+// live beside it.
 import { EventEmitter } from 'node:events';
 import { debugFromEnv, debugLog } from '../debug';
 import { errnoOf, invalidArgType, SemaphoreError } from '../errors';
 import type { SharedAcquireOptions, SharedSemaphore } from '../lock';
+import { connect, disconnect, keysOf, quit, redisError, statusOf } from './client';
 import { Lease } from './lease';
 import type { LeaseOwner } from './lease';
 import { validateAcquireOptions } from '../validate';
 import { resolveRedisOptions, validateName } from './options';
 import type { RedisClient, RedisSemaphoreOptions } from './options';
-import { requirePeer } from './peers';
 import { abortError, WaitQueue } from '../wait-queue';
 
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const asyncDisposeSymbol: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const noop = (): void => undefined;
-
-/** A Redis failure, with the client's error as `cause`. */
-function redisError(err: unknown, operation: string, name: string): SemaphoreError {
-  if (err instanceof SemaphoreError) return err;
-  const message = `Redis failed during ${operation} of semaphore '${name}': ${(err as Error)?.message ?? String(err)}`;
-  return new SemaphoreError('ERR_SEMAPHORE_REDIS', { syscall: operation, semaphore: name, message, cause: err });
-}
-
-/**
- * The Redis keys of semaphore `name`: its holders and its fencing-token
- * counter, one hash tag so that a Cluster keeps both in one slot; and the
- * key posix-semaphore 1.0 used, checked so that the two versions never
- * share a name unawares. That key shares the slot only when neither the
- * name nor the client's keyPrefix has a brace: otherwise it is not checked.
- */
-function keysOf(name: string, client: RedisClient): string[] {
-  const tag = `{semaphore:${name}}`;
-  const keys = [`${tag}:holders`, `${tag}:token`];
-  const prefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix;
-  if (!/[{}]/.test(name) && !(typeof prefix === 'string' && /[{}]/.test(prefix))) keys.push(`semaphore:${name}`);
-  return keys;
-}
 
 /**
  * A counting semaphore kept in Redis, with the Promise API of the POSIX
@@ -99,21 +83,13 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     this.leaseMs = opts.leaseMs;
     this.retryMs = opts.retryMs;
     this.debug = opts.debug || debugFromEnv;
-    if (opts.client !== undefined) {
-      this.client = opts.client;
-      this.ownsClient = false;
-    } else {
-      const { Redis } = requirePeer('ioredis');
-      const client = new Redis(opts.url);
-      // Failures reach the caller through the commands; without a listener
-      // ioredis would print every reconnection error.
-      client.on('error', (err: Error) => {
+    this.ownsClient = opts.client === undefined;
+    this.client =
+      opts.client ??
+      connect(opts.url, (err) => {
         this.redisFailure = err;
         if (this.debug) debugLog(this.name, `redis: ${err.message}`);
       });
-      this.client = client;
-      this.ownsClient = true;
-    }
     this.owner = {
       name: this.name,
       client: this.client,
@@ -248,7 +224,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     const held = this.held.splice(0);
     if (this.debug) debugLog(this.name, `close, giving back ${held.length} unit(s)`);
     this.closing = (async () => {
-      if (this.ownsClient && (this.client as { status?: unknown }).status !== 'ready') {
+      if (this.ownsClient && statusOf(this.client) !== 'ready') {
         // Unreachable: give-backs would wait in ioredis's queue as long as it
         // retries, and a disconnect() while it waits to reconnect leaves that
         // queue pending for ever (ioredis 5.x). Drop the connection and wait
@@ -419,7 +395,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
 
   // ETIMEDOUT means "busy": while Redis cannot be reached, say that instead.
   private timedOut(): SemaphoreError {
-    const status = (this.client as { status?: unknown }).status;
+    const status = statusOf(this.client);
     const down = status === 'reconnecting' || status === 'close' || status === 'end';
     if (typeof status === 'string' && status !== 'ready' && (down || this.redisFailure !== undefined)) {
       const cause = this.redisFailure ?? new Error(`the Redis connection is '${status}'`);
@@ -445,21 +421,4 @@ export interface RedisSemaphore {
   on(event: 'error', listener: (error: Error) => void): this;
   once(event: 'lost', listener: (error: SemaphoreError) => void): this;
   once(event: 'error', listener: (error: Error) => void): this;
-}
-
-function disconnect(client: RedisClient): void {
-  (client as unknown as { disconnect(): void }).disconnect();
-}
-
-async function quit(client: RedisClient): Promise<void> {
-  const c = client as unknown as { status?: string; quit(): Promise<unknown>; disconnect(): void };
-  if (c.status === 'ready') {
-    try {
-      await c.quit();
-      return;
-    } catch {
-      // fall through: drop the connection
-    }
-  }
-  c.disconnect();
 }

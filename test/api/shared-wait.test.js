@@ -1,5 +1,5 @@
 'use strict';
-// The waiting protocol (src/async/shared-wait.ts, native/wait_slice.cc): the
+// The waiting protocol (src/async/shared-wait.ts, native/async_calls.cc): the
 // handles of one semaphore in a thread share one queue and one native wait;
 // the process holds at most UV_THREADPOOL_SIZE - 1 pool threads for waits,
 // worker threads included, and runs the others on threads of their own.
@@ -101,10 +101,10 @@ describe('waiting: one queue per semaphore, a pool budget per process', () => {
       const key = native.waitKey(a.handle);
       expect(native.waitKey(b.handle)).to.equal(key); // one mapping per process
       const waiter = native.openWaiter(a.handle);
-      expect(native.openWaiter(b.handle)).to.equal(EBUSY);
+      expect(native.openWaiter(b.handle)).to.equal(-EBUSY);
       const results = [];
-      expect(native.startWait(waiter, a.handle, 50, (err) => void results.push(err))).to.equal(0);
-      expect(native.startWait(waiter, b.handle, 50, (err) => void results.push(err))).to.equal(EBUSY);
+      expect(native.startWait(waiter, a.handle, 50, (err) => void results.push(err))).to.equal(undefined);
+      expect(native.startWait(waiter, b.handle, 50, (err) => void results.push(err))).to.equal(-EBUSY);
       native.setWanted(waiter, false);
       await eventually(() => results.length === 1);
       native.closeWaiter(waiter);

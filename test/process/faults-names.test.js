@@ -74,7 +74,7 @@ describe('faults', function () {
     // new Semaphore(name) creates exclusively first, opens when that fails
     // EEXIST, and tries again when the open then fails ENOENT (the name went
     // in between). Observed at the native boundary: each open() call and
-    // its errno, in this process.
+    // its result (-errno on failure), in this process.
     const { native } = require('../../dist/binding');
     const { EEXIST, ENOENT } = require('node:os').constants.errno;
 
@@ -86,8 +86,8 @@ describe('faults', function () {
       native.open = (...args) => {
         const result = open(...args);
         const exclusive = (args[1] & native.constants.O_EXCL) !== 0;
-        if (!exclusive && lastExistedOnCreate && result === ENOENT) retries++;
-        lastExistedOnCreate = exclusive && result === EEXIST;
+        if (!exclusive && lastExistedOnCreate && result === -ENOENT) retries++;
+        lastExistedOnCreate = exclusive && result === -EEXIST;
         onResult(args, result);
         return result;
       };
@@ -115,7 +115,7 @@ describe('faults', function () {
         },
         // Another process unlinking at that very moment, made certain.
         (args, result) => {
-          if (result === EEXIST && args[0] === name) Semaphore.unlink(name);
+          if (result === -EEXIST && args[0] === name) Semaphore.unlink(name);
         },
       );
     });

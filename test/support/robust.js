@@ -22,10 +22,10 @@ function ledgerExists(name) {
  */
 function ledgerHolders(name) {
   const { native } = require('../../dist/binding');
-  const result = native.ledgerHolders(name);
+  const result = native.ledgerHolders(name); // or -errno
   if (typeof result === 'number') {
-    if (result === require('node:os').constants.errno.ENOENT) return [];
-    throw new Error(`ledgerHolders(${name}): errno ${result}`);
+    if (result === -require('node:os').constants.errno.ENOENT) return [];
+    throw new Error(`ledgerHolders(${name}): errno ${-result}`);
   }
   return result.map(([pid, units, alive]) => ({ pid, units, alive }));
 }

@@ -1,0 +1,92 @@
+#include "async_calls.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include <memory>
+
+#include "env.h"
+#include "pool_budget.h"
+#include "wait_slice.h"
+#include "wait_thread.h"
+#include "waiter.h"
+#include "waits.h"
+
+namespace psem {
+
+namespace {
+
+WaiterRef* WaiterOf(const Napi::Value& value) { return value.As<Napi::External<WaiterRef>>().Data(); }
+
+}  // namespace
+
+Napi::Value WaitKey(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(sem->get())));
+}
+
+Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(env, kClosed);
+  Instance* instance = env.GetInstanceData<Instance>();
+  if (!instance->waiters) instance->waiters = std::make_shared<Waiters>();
+  if (instance->waiters->bySem.count(sem->get()) != 0) return Failure(env, EBUSY);
+  auto* ref = new WaiterRef(std::make_shared<Waiter>(sem->get(), instance->waiters));
+  return Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
+}
+
+Napi::Value StartWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const WaiterRef& waiter = *WaiterOf(info[0]);
+  const std::shared_ptr<Sem>& sem = info[1].As<Handle>().Data()->get()->sem;
+  if (!sem || sem->closed()) return Failure(env, kClosed);
+  if (sem->get() != waiter->sem()) return Failure(env, EINVAL);
+  if (waiter->busy) return Failure(env, EBUSY);  // one wait per waiter, whatever JS believes
+  double ms = info[2].As<Napi::Number>().DoubleValue();
+  Napi::Function done = info[3].As<Napi::Function>();
+  waiter->busy = true;
+  waiter->ledger = sem->ledger;
+  waiter->state.store(Waiter::kWanted);
+  sem->inflight = true;
+  if (!TakePoolThread()) {
+    if (StartWaitThread(env, done, waiter, sem)) return env.Undefined();
+    ForcePoolThread();  // no thread could start: on the pool beyond the budget, rather than not at all
+  }
+  auto worker = std::make_unique<WaitSlice>(done, waiter, sem, ms);
+  worker.release()->Queue();  // the AsyncWorker deletes itself after OnOK
+  return env.Undefined();
+}
+
+Napi::Value SetWanted(const Napi::CallbackInfo& info) {
+  (*WaiterOf(info[0]))->SetWanted(info[1].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
+  (*WaiterOf(info[0]))->Close();
+  return info.Env().Undefined();
+}
+
+Napi::Value WaitThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  WaitCounts counts = CountWaits();
+  Napi::Array result = Napi::Array::New(env, 3);
+  result.Set(0u, Napi::Number::New(env, counts.pool));
+  result.Set(1u, Napi::Number::New(env, counts.budget));
+  result.Set(2u, Napi::Number::New(env, counts.threads));
+  return result;
+}
+
+Napi::Value TrySpin(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  int err = TryWaitYielding(sem->get(), info[1].As<Napi::Number>().DoubleValue());
+  if (err != 0) return Failure(info.Env(), err);
+  sem->Record();
+  ++sem->held;
+  return info.Env().Undefined();
+}
+
+}  // namespace psem

@@ -1,0 +1,54 @@
+#include "waiter.h"
+
+#include <errno.h>
+
+#include "env.h"
+
+namespace psem {
+namespace {
+
+// A unit the wait took, after `done` returned `result`: to the acquire() whose
+// handle JS returned, or back to the semaphore.
+void Hand(napi_env env, napi_value result, bool called, Waiter& waiter, Ledger* ledger) {
+  Sem* taker = nullptr;
+  napi_valuetype type;
+  void* data = nullptr;
+  if (called && napi_typeof(env, result, &type) == napi_ok && type == napi_external &&
+      napi_get_value_external(env, result, &data) == napi_ok) {
+    taker = OpenSem(static_cast<HandleRef*>(data)->get());
+  }
+  if (taker != nullptr && taker->get() == waiter.sem()) {
+    // robust: the record follows the acquire the unit went to.
+    if (ledger != nullptr && !taker->ledger) ledger->Giving();
+    if (ledger == nullptr && taker->ledger) taker->ledger->Took();
+    ++taker->held;
+  } else {
+    if (ledger != nullptr) ledger->Giving();
+    sem_post(waiter.sem());  // nobody took it
+  }
+}
+
+}  // namespace
+
+void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
+  sem.inflight = false;
+  // This wait's ledger: `done` may start the next wait, which sets its own.
+  std::shared_ptr<Ledger> ledger = std::move(waiter.ledger);
+  if (!waiter.Settle() && err == 0) err = ECANCELED;  // Returned: JS gave it up, SetWanted posted it back
+  // done(undefined): a unit was taken; else done(-errno), as addon.cc's convention says.
+  napi_value undefined, arg, result = nullptr;
+  bool called = napi_get_undefined(env, &undefined) == napi_ok;
+  if (called && err == 0) {
+    arg = undefined;
+  } else if (called) {
+    called = napi_create_int32(env, -err, &arg) == napi_ok;
+  }
+  called = called && napi_call_function(env, undefined, done, 1, &arg, &result) == napi_ok;
+  if (!called) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  if (err == 0) Hand(env, result, called, waiter, ledger.get());
+}
+
+}  // namespace psem

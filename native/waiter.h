@@ -1,0 +1,118 @@
+// The waiter: the waiting of one semaphore in one environment, shared by
+// the handles of it there, and the end of a wait, told to JS.
+#ifndef POSIX_SEMAPHORE_WAITER_H
+#define POSIX_SEMAPHORE_WAITER_H
+
+#include "platform.h"
+
+#include <node_api.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "sem.h"
+
+namespace psem {
+
+class Waiter;
+
+// The waiters of one environment, by semaphore: at most one each.
+struct Waiters {
+  std::map<sem_t*, Waiter*> bySem;
+};
+
+// The waiter: the waiting of one semaphore in one environment, shared by
+// every handle of it there (JS queues their acquires in FIFO order in front
+// of it). At most one wait of it is in flight: StartWait refuses a second.
+// `busy` is touched on the environment's thread only; `state` also by the
+// thread the wait runs on.
+class Waiter {
+ public:
+  enum State : int {
+    kIdle,      // no wait in flight
+    kWanted,    // waiting, for an acquire() that wants the unit
+    kUnwanted,  // waiting, but every acquire() gave up: post back what it takes
+    kHolding,   // took a unit, on its way to JS
+    kReturned,  // took a unit that JS then gave up: already posted back
+  };
+
+  Waiter(sem_t* sem, std::shared_ptr<Waiters> waiters) : sem_(sem), waiters_(std::move(waiters)) {
+    waiters_->bySem[sem_] = this;
+  }
+  ~Waiter() { Close(); }
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  sem_t* sem() const { return sem_; }
+
+  // Done with: a new waiter may open for the semaphore.
+  void Close() {
+    auto it = waiters_->bySem.find(sem_);
+    if (it != waiters_->bySem.end() && it->second == this) waiters_->bySem.erase(it);
+  }
+
+  // JS: does some acquire() still want what the wait in flight takes? A unit
+  // it holds already that nobody wants any more is posted back here and now,
+  // before JS can react to the rejection that made it unwanted. (The mapping
+  // is alive: only a wait in flight, which holds a Sem, is ever Holding.)
+  void SetWanted(bool wanted) {
+    int expected = wanted ? kUnwanted : kWanted;
+    if (state.compare_exchange_strong(expected, wanted ? kWanted : kUnwanted)) return;
+    expected = kHolding;
+    if (!wanted && state.compare_exchange_strong(expected, kReturned)) PostBack();
+  }
+
+  // The waiting thread took a unit: keeps it for JS if still wanted, else
+  // posts it back. Returns whether it kept it.
+  bool Keep() {
+    if (ledger) ledger->Took();  // robust: recorded on the waiting thread, right after the take
+    int expected = kWanted;
+    if (state.compare_exchange_strong(expected, kHolding)) return true;
+    PostBack();
+    return false;
+  }
+
+  // Gives back a unit this wait took (unrecording it first when robust).
+  void PostBack() {
+    if (ledger) ledger->Giving();
+    sem_post(sem_);
+  }
+
+  // robust: a holder that died while we waited gives its units back now.
+  void Recover() {
+    if (ledger) ledger->Recover(sem_);
+  }
+
+  // The JS thread, as the wait ends: whether the unit it took is still held
+  // (not Returned). Either way, no wait is in flight any more.
+  bool Settle() {
+    busy = false;
+    return state.exchange(kIdle) == kHolding;
+  }
+
+  bool busy = false;  // a wait is in flight
+  std::atomic<int> state{kIdle};
+  // robust: the process's ledger of the semaphore, when the wait in flight
+  // runs through a robust handle (set by StartWait, fixed while in flight).
+  std::shared_ptr<Ledger> ledger;
+
+ private:
+  sem_t* sem_;  // the key: every handle of the semaphore in this process has this address
+  std::shared_ptr<Waiters> waiters_;
+};
+
+using WaiterRef = std::shared_ptr<Waiter>;
+
+// The end of a wait, on the JS thread, whichever thread waited (wait_slice.cc,
+// wait_thread.cc): tells JS `err` (0 or an errno) through `done` and accounts
+// for the unit taken, if any. JS returns the handle of the acquire() the unit
+// went to (its held count goes up), or anything else: nobody took it, so it
+// is posted back. Raw Node-API calls: in an environment being torn down JS
+// cannot run, and node-addon-api would turn that into a fatal error.
+void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err);
+
+}  // namespace psem
+
+#endif  // POSIX_SEMAPHORE_WAITER_H
