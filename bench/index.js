@@ -42,10 +42,19 @@ function notesOf(results, built) {
   if (/^npm pack failed/.test(o.published.reason || '')) {
     notes.push(`The original posix-semaphore ${o.version} could not be fetched (${o.published.reason}), so its column is n/a.`);
   } else if (!o.published.ok) {
-    const removed = [...new Set((o.published.reason || '').split('\n').map((l) => (l.match(/call to ‘([^’(]+)/) || [])[1]).filter(Boolean))];
+    const removed = [
+      ...new Set(
+        (o.published.reason || '')
+          .split('\n')
+          .map((l) => (l.match(/call to ‘([^’(]+)/) || [])[1])
+          .filter(Boolean),
+      ),
+    ];
     notes.push(
       `The original posix-semaphore ${o.version} (npm) does not build on Node ${process.versions.node} as published: ` +
-        (removed.length ? `it calls V8 APIs removed in V8 7 / Node 12 (${removed.map((f) => `\`${f}()\``).join(', ')} without a context or isolate)` : o.published.reason) +
+        (removed.length
+          ? `it calls V8 APIs removed in V8 7 / Node 12 (${removed.map((f) => `\`${f}()\``).join(', ')} without a context or isolate)`
+          : o.published.reason) +
         (o.patched.ok
           ? `. Its column is that tarball built with nan after ${COMPAT.length} mechanical renames in its constructor and module init only ` +
             `(${COMPAT.map((c) => c.label).join(', ')}), the same kind of change its upstream HEAD made; its acquire()/release() code is unchanged.`
@@ -174,4 +183,3 @@ if (require.main === module) {
     process.exitCode = 1;
   });
 }
-

@@ -1,38 +1,40 @@
-const cluster = require('cluster')
-const Semaphore = require('posix-semaphore')
-const shm = require('shm-typed-array')
+const cluster = require('cluster');
+const Semaphore = require('posix-semaphore');
+const shm = require('shm-typed-array');
 
-function parentProcess () {
-  const semParent = new Semaphore('mySemaphore', { debug: true })
-  const bufParent = shm.create(4096)
+function parentProcess() {
+  const semParent = new Semaphore('mySemaphore', { debug: true });
+  const bufParent = shm.create(4096);
   // we get the lock
-  semParent.wait()
+  semParent.wait();
 
   // we create the child process
-  const child = cluster.fork({ SHM_KEY: bufParent.key })
+  const child = cluster.fork({ SHM_KEY: bufParent.key });
 
   // we write some data to the shared memory segment
-  bufParent.write('hi there :)')
+  bufParent.write('hi there :)');
   // we release the lock
-  semParent.post()
+  semParent.post();
 
   // we close the child after a second
-  setTimeout(() => { child.kill('SIGINT') }, 1000)
+  setTimeout(() => {
+    child.kill('SIGINT');
+  }, 1000);
 }
 
-function childProcess () {
-  const semChild = new Semaphore('mySemaphore', { debug: true })
-  const shmKey = parseInt(process.env.SHM_KEY)
-  const bufChild = shm.get(shmKey)
-  
+function childProcess() {
+  const semChild = new Semaphore('mySemaphore', { debug: true });
+  const shmKey = parseInt(process.env.SHM_KEY);
+  const bufChild = shm.get(shmKey);
+
   // we get the lock, will block until the parent has released
-  semChild.wait()
+  semChild.wait();
   // should print 'hi there :)'
-  console.log(bufChild.toString())
+  console.log(bufChild.toString());
 }
 
 if (cluster.isMaster) {
-  parentProcess()
+  parentProcess();
 } else if (cluster.isWorker) {
-  childProcess()
+  childProcess();
 }

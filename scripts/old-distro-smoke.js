@@ -23,10 +23,13 @@ const name = `/chroot-smoke-${process.pid}`;
   setTimeout(() => execFileSync('/semctl', [name, 'post']), 200);
   const t1 = Date.now();
   await acquired;
-  console.log('acquire() got the C program\'s post after', Date.now() - t1, 'ms');
+  console.log("acquire() got the C program's post after", Date.now() - t1, 'ms');
   await assert.rejects(sem.acquire({ timeout: 150 }), { code: 'ETIMEDOUT' });
   // A worker blocked in a sync wait() is terminated promptly.
-  const worker = new Worker(`const S = require('posix-semaphore'); const s = new S(${JSON.stringify(name)}, { create: false }); require('node:worker_threads').parentPort.postMessage('w'); s.wait();`, { eval: true });
+  const worker = new Worker(
+    `const S = require('posix-semaphore'); const s = new S(${JSON.stringify(name)}, { create: false }); require('node:worker_threads').parentPort.postMessage('w'); s.wait();`,
+    { eval: true },
+  );
   await new Promise((r) => worker.once('message', r));
   const t2 = Date.now();
   await worker.terminate();
@@ -42,5 +45,7 @@ const name = `/chroot-smoke-${process.pid}`;
 })().catch((err) => {
   console.error(err);
   process.exitCode = 1;
-  try { Semaphore.unlink(name); } catch {}
+  try {
+    Semaphore.unlink(name);
+  } catch {}
 });

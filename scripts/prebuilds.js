@@ -25,13 +25,16 @@ async function main(argv) {
   if (command === 'build') {
     const targets = [hostTarget()];
     if (canCrossArm64()) targets.push('linux-arm64');
-    else if (process.arch !== 'arm64') console.error('posix-semaphore: no aarch64-linux-gnu-g++, so no linux-arm64 prebuild is built (arm64 users will compile)');
+    else if (process.arch !== 'arm64')
+      console.error('posix-semaphore: no aarch64-linux-gnu-g++, so no linux-arm64 prebuild is built (arm64 users will compile)');
     for (const target of targets) {
       const state = prebuildState(target);
       if (state === 'fresh') continue;
       const started = Date.now();
       const files = await buildPrebuild(target);
-      console.error(`posix-semaphore: built ${files.map((f) => path.relative(ROOT, f)).join(', ')} (${state} before) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.error(
+        `posix-semaphore: built ${files.map((f) => path.relative(ROOT, f)).join(', ')} (${state} before) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
   }
   const found = problems({ release });

@@ -31,7 +31,8 @@ function missing() {
   if (process.platform !== 'linux' || process.arch !== 'x64') found.push(`an x64 Linux host (this is ${process.platform}-${process.arch})`);
   if (!have(QEMU)) found.push(`${QEMU} (apt-get install qemu-user-static)`);
   if (!have(prebuilds.CROSS_ARM64.CXX)) found.push(`${prebuilds.CROSS_ARM64.CXX} (apt-get install g++-aarch64-linux-gnu)`);
-  if (!fs.existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) found.push(`an arm64 sysroot in ${SYSROOT} (apt-get install libc6-arm64-cross)`);
+  if (!fs.existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1')))
+    found.push(`an arm64 sysroot in ${SYSROOT} (apt-get install libc6-arm64-cross)`);
   if (!have('aarch64-linux-gnu-objdump')) found.push('aarch64-linux-gnu-objdump (apt-get install binutils-aarch64-linux-gnu)');
   return found;
 }
@@ -107,7 +108,11 @@ async function main() {
       const child = spawn(run[0], [...run.slice(1), mocha, '--no-config', '--reporter', 'spec', '--timeout', '120000', spec], {
         cwd: app,
         stdio: 'inherit',
-        env: { ...cleanEnv(), POSIX_SEMAPHORE_PACKAGE: path.join(app, 'node_modules', 'posix-semaphore'), POSIX_SEMAPHORE_RUN_NODE: JSON.stringify(run) },
+        env: {
+          ...cleanEnv(),
+          POSIX_SEMAPHORE_PACKAGE: path.join(app, 'node_modules', 'posix-semaphore'),
+          POSIX_SEMAPHORE_RUN_NODE: JSON.stringify(run),
+        },
       });
       child.on('error', reject);
       child.on('close', (status, signal) => resolve(status ?? signal));

@@ -72,14 +72,24 @@ async function async() {
     holder.wait();
   }
   for (let i = 0; i < 5; i++) {
-    await sem.acquire({ timeout: 2 }).then(() => Promise.reject(new Error('resolved')), (err) => err.code === 'ETIMEDOUT' || Promise.reject(err));
-    await sem.acquire({ signal: AbortSignal.timeout(2) }).then(() => Promise.reject(new Error('resolved')), (err) => err.name === 'AbortError' || Promise.reject(err));
+    await sem.acquire({ timeout: 2 }).then(
+      () => Promise.reject(new Error('resolved')),
+      (err) => err.code === 'ETIMEDOUT' || Promise.reject(err),
+    );
+    await sem.acquire({ signal: AbortSignal.timeout(2) }).then(
+      () => Promise.reject(new Error('resolved')),
+      (err) => err.name === 'AbortError' || Promise.reject(err),
+    );
   }
   const doomed = new Semaphore(name, { create: false });
   const pending = [doomed.acquire(), doomed.acquire({ timeout: 1000 })];
   await new Promise((r) => setTimeout(r, 5));
   doomed.close();
-  for (const p of pending) await p.then(() => Promise.reject(new Error('resolved')), (err) => err.code === 'ERR_SEMAPHORE_CLOSED' || Promise.reject(err));
+  for (const p of pending)
+    await p.then(
+      () => Promise.reject(new Error('resolved')),
+      (err) => err.code === 'ERR_SEMAPHORE_CLOSED' || Promise.reject(err),
+    );
   holder.post();
   holder.post();
   if ((await sem.withLock(() => 42)) !== 42) throw new Error('withLock');
@@ -119,7 +129,6 @@ async function worker() {
   sem.close();
   say('worker: ok');
 }
-
 
 (async () => {
   try {

@@ -78,7 +78,9 @@ export interface Native {
     mode: number,
     value: number,
     flags: number,
-  ): [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number] | Failure;
+  ):
+    | [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number]
+    | Failure;
   close(handle: NativeHandle): undefined;
   unlink(name: string): Outcome;
   /** The value (>= 0), or -errno (-ENOSYS: no sem_getvalue, macOS). */
@@ -138,8 +140,7 @@ export interface Native {
 function load(): Native {
   if (process.platform === 'win32') {
     throw new Error(
-      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). ' +
-        'Run under WSL, or use a cross-platform lock such as proper-lockfile.',
+      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). ' + 'Run under WSL, or use a cross-platform lock such as proper-lockfile.',
     );
   }
   try {

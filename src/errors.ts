@@ -174,7 +174,7 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const ctor = (value as object).constructor?.name;
+    const ctor = (value).constructor?.name;
     return ctor ? `an instance of ${ctor}` : 'an object';
   }
   let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);

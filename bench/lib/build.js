@@ -42,7 +42,14 @@ function nodeGyp(cwd) {
 }
 
 function compileErrors(out) {
-  return [...new Set(out.split('\n').filter((l) => /error:/.test(l)).map((l) => l.trim()))];
+  return [
+    ...new Set(
+      out
+        .split('\n')
+        .filter((l) => /error:/.test(l))
+        .map((l) => l.trim()),
+    ),
+  ];
 }
 
 /** The C program (bench/native/semaphore.c) built with cc -O2; returns its path. */

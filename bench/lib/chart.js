@@ -8,7 +8,7 @@
 // opaque background: GitHub shows it the same in light and dark mode.
 
 const HIGHER_IS_BETTER = new Set(['ops/s']);
-const NS_PER = { ns: 1, 'µs': 1e3, ms: 1e6, s: 1e9 };
+const NS_PER = { ns: 1, µs: 1e3, ms: 1e6, s: 1e9 };
 const COLOUR = { ours: '#0969da', peer: '#8c959f', text: '#1f2328', muted: '#59636e', grid: '#d1d9e0', minor: '#eff2f5' };
 const FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif";
 const CHAR = 6.5; // a generous mean width of a 12 px character: the label column is sized from it
@@ -70,7 +70,8 @@ function chart(rows, { title = 'posix-semaphore against its peers', caption = []
   const width = x0 + BARS_WIDTH + FIGURE_WIDTH;
   const out = [];
   const text = (x, y, s, attrs = '') => out.push(`<text x="${round(x)}" y="${round(y)}"${attrs ? ` ${attrs}` : ''}>${esc(s)}</text>`);
-  const line = (x1, y1, x2, y2, colour) => out.push(`<line x1="${round(x1)}" y1="${round(y1)}" x2="${round(x2)}" y2="${round(y2)}" stroke="${colour}"/>`);
+  const line = (x1, y1, x2, y2, colour) =>
+    out.push(`<line x1="${round(x1)}" y1="${round(y1)}" x2="${round(x2)}" y2="${round(y2)}" stroke="${colour}"/>`);
 
   text(PAD, 30, plain(title), 'font-size="18" font-weight="600"');
   text(PAD, 50, 'Medians of repeated runs. Each panel has its own unit and log scale and says which way is better.', `fill="${COLOUR.muted}"`);
@@ -98,7 +99,8 @@ function chart(rows, { title = 'posix-semaphore against its peers', caption = []
     for (let d = lo; d <= hi; d++) {
       for (let m = 2; d < hi && m < 10; m++) line(x(m * 10 ** d), top + 6, x(m * 10 ** d), bottom, COLOUR.minor);
       line(x(10 ** d), top + 6, x(10 ** d), bottom, COLOUR.grid);
-      for (const at of [top, bottom + 14]) text(x(10 ** d), at, withUnit(10 ** d, panel.unit), `font-size="11" fill="${COLOUR.muted}" text-anchor="middle"`);
+      for (const at of [top, bottom + 14])
+        text(x(10 ** d), at, withUnit(10 ** d, panel.unit), `font-size="11" fill="${COLOUR.muted}" text-anchor="middle"`);
     }
     y = top + 6;
     for (const group of panel.groups) {

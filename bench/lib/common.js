@@ -51,7 +51,7 @@ function median(values) {
  * candidate gets its own monomorphic call site): returns ns per call of fn.
  */
 function timedLoop(fn) {
-  // eslint-disable-next-line no-new-func
+   
   const loop = new Function(
     'fn',
     'n',

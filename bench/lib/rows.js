@@ -68,13 +68,20 @@ function rowsOf(results, bars = []) {
     compare(op, ours, 'async-mutex `Semaphore(1)` (in-process)', r['async-mutex'].median, ns, atMost(1));
     compare(op, ours, 'async-sema `Sema(1)` (in-process)', r['async-sema'].median, ns);
     const redis = results.contended?.results['RedisSemaphore latency'];
-    if (redis) compare(op, ours, 'this package\'s `RedisSemaphore` (loopback Redis)', redis.median * 1e3, ns);
+    if (redis) compare(op, ours, "this package's `RedisSemaphore` (loopback Redis)", redis.median * 1e3, ns);
   }
   const rb = results.robust;
   if (rb) {
     const { sync, async: asyncPair } = rb.results;
     compare('robust sync `wait()`+`post()` pair, ns', sync.robust.median, 'plain handle, same run', sync.plain.median, ns, atMost(1.5));
-    compare('robust `await acquire()`+`release()` pair, ns', asyncPair.robust.median, 'plain handle, same run', asyncPair.plain.median, ns, atMost(1.5));
+    compare(
+      'robust `await acquire()`+`release()` pair, ns',
+      asyncPair.robust.median,
+      'plain handle, same run',
+      asyncPair.plain.median,
+      ns,
+      atMost(1.5),
+    );
   }
   const tr = results.tracing;
   if (tr) {
@@ -83,8 +90,21 @@ function rowsOf(results, bars = []) {
       ['async', '`await acquire()`+`release()` pair, tracing, ns'],
     ]) {
       const r = tr.results[key];
-      compare(`${op}: no subscriber`, r['no subscriber'].median, 'untraced inner calls (the pair before the hooks), same run', r['untraced inner calls'].median, ns, atMost(1.05));
-      compare(`${op}: with a subscriber`, r['with a subscriber'].median, 'untraced inner calls, same run', r['untraced, subscriber present'].median, ns);
+      compare(
+        `${op}: no subscriber`,
+        r['no subscriber'].median,
+        'untraced inner calls (the pair before the hooks), same run',
+        r['untraced inner calls'].median,
+        ns,
+        atMost(1.05),
+      );
+      compare(
+        `${op}: with a subscriber`,
+        r['with a subscriber'].median,
+        'untraced inner calls, same run',
+        r['untraced, subscriber present'].median,
+        ns,
+      );
     }
   }
   const p = results.pingpong;
@@ -108,7 +128,7 @@ function rowsOf(results, bars = []) {
         const op = `contended, ${n} processes, ${mode}, ops/s`;
         const peers = [
           ['redis-semaphore', 'redis-semaphore `Mutex` (ioredis, loopback)', 30],
-          ['RedisSemaphore', 'this package\'s `RedisSemaphore` (posix-semaphore/redis, loopback)', undefined],
+          ['RedisSemaphore', "this package's `RedisSemaphore` (posix-semaphore/redis, loopback)", undefined],
           ['proper-lockfile', 'proper-lockfile `lock()`', 300],
         ];
         for (const [key, label, goal] of peers) {
@@ -174,13 +194,31 @@ function rowsOf(results, bars = []) {
     }
     for (const [pool, w] of Object.entries(r.wake)) {
       const size = pool === 'default' ? '4 (default)' : pool;
-      note(`post → resolve, 64 names waiting, one post each, UV_THREADPOOL_SIZE ${size}, ms`, `p50 ${ms(w.p50)}, p99 ${ms(w.p99)}, max ${ms(w.max)}`, `${w.n} wakes`, '', `every one < 250 ${w.max < 250 ? '**hit**' : '**miss**'}`);
+      note(
+        `post → resolve, 64 names waiting, one post each, UV_THREADPOOL_SIZE ${size}, ms`,
+        `p50 ${ms(w.p50)}, p99 ${ms(w.p99)}, max ${ms(w.max)}`,
+        `${w.n} wakes`,
+        '',
+        `every one < 250 ${w.max < 250 ? '**hit**' : '**miss**'}`,
+      );
       const h = r.handoff[pool];
-      note(`post → resolve, one name, UV_THREADPOOL_SIZE ${size}, ms`, `p50 ${ms(h.p50)}, p99 ${ms(h.p99)}`, `${h.n} hand-offs`, '', `≪ 100 (a slice) ${h.p99 < 20 ? '**hit**' : '**miss**'}`);
+      note(
+        `post → resolve, one name, UV_THREADPOOL_SIZE ${size}, ms`,
+        `p50 ${ms(h.p50)}, p99 ${ms(h.p99)}`,
+        `${h.n} hand-offs`,
+        '',
+        `≪ 100 (a slice) ${h.p99 < 20 ? '**hit**' : '**miss**'}`,
+      );
     }
     const op = `fairness: ${r.fairness.length} processes, 1 ms critical section, 10 s`;
     r.fairness.forEach((f, i) =>
-      note(op, `share ${(f.share * 100).toFixed(1)} % (${f.count}), wait p99 ${ms(f.p99)} ms, worst ${ms(f.worst)} ms`, `process ${i + 1}`, '', 'measured, no target'),
+      note(
+        op,
+        `share ${(f.share * 100).toFixed(1)} % (${f.count}), wait p99 ${ms(f.p99)} ms, worst ${ms(f.worst)} ms`,
+        `process ${i + 1}`,
+        '',
+        'measured, no target',
+      ),
     );
   }
   return rows;
@@ -210,7 +248,8 @@ function table(rows, header = ['operation', 'posix-semaphore', 'peer', 'peer fig
   let last;
   for (const row of rows) {
     const cells = [...row];
-    if (cells[0] === last) cells[0] = ''; // one operation, several peers
+    if (cells[0] === last)
+      cells[0] = ''; // one operation, several peers
     else last = cells[0];
     lines.push(`| ${cells.join(' | ')} |`);
   }

@@ -44,7 +44,12 @@ function sourcesTime(root = ROOT) {
 /** The .node files of prebuilds/<target>, or [] when there is none. */
 function prebuildFiles(target, root = ROOT) {
   const dir = path.join(root, 'prebuilds', target);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => path.join(dir, f)) : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.node'))
+        .map((f) => path.join(dir, f))
+    : [];
 }
 
 /** 'missing', 'stale' (older than binding.gyp or native/) or 'fresh'. */

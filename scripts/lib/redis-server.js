@@ -43,7 +43,22 @@ async function startRedis(command = redisServerPath()) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psem-redis-'));
   const log = path.join(dir, 'redis.log');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, '--logfile', log];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    log,
+  ];
   const server = spawn(command, args, { stdio: 'ignore' });
   const output = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
   let running = true;

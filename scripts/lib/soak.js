@@ -48,7 +48,7 @@ async function soak(options = {}) {
   const value = options.value ?? 1;
   const processes = options.processes ?? 4;
   const ops = options.ops ?? 25000;
-  const seed = options.seed ?? (Date.now() >>> 0);
+  const seed = options.seed ?? Date.now() >>> 0;
   const stallMs = options.stallMs ?? 15000;
   const name = options.name ?? `/psem-soak-${process.pid}-${value}`;
 
@@ -117,7 +117,10 @@ async function soak(options = {}) {
     const failures = [];
     for (const r of results) {
       if (r.code !== 0) failures.push(`worker ${r.index} ended with ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
-      const line = r.stdout.trim().split('\n').find((l) => l.startsWith('{'));
+      const line = r.stdout
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{'));
       if (line) for (const [k, n] of Object.entries(JSON.parse(line).counts)) counts[k] = (counts[k] || 0) + n;
     }
     const grants = Atomics.load(shared, GRANTS);

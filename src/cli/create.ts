@@ -45,7 +45,15 @@ export const createCommand: Command = {
     quietHelp,
     ...trustHelp,
   ],
-  options: { value: { type: 'string' }, mode: { type: 'string' }, exclusive: { type: 'boolean' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
+  options: {
+    value: { type: 'string' },
+    mode: { type: 'string' },
+    exclusive: { type: 'boolean' },
+    json: { type: 'boolean' },
+    ...quietOption,
+    ...trustOptions,
+    help,
+  },
   positionals: 1,
   run: create,
 };

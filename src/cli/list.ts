@@ -19,7 +19,13 @@ function list(_: string[], values: Values): number {
   if (descriptions.length === 0) return EXIT_OK;
   const rows = [['NAME', 'VALUE', 'MODE', 'OWNER'], ...descriptions.map((d) => [d.name, shownValue(d), d.mode ?? '', d.owner ?? ''])];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  for (const row of rows) out(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  for (const row of rows)
+    out(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    );
   return EXIT_OK;
 }
 
@@ -82,8 +88,11 @@ function printOpeners(d: Description, scan: ReturnType<typeof scanProc>): void {
   const note = unreadableNote(scan);
   if (note !== undefined) out(`  (${note})`);
   for (const old of d.unlinked ?? []) {
-    out(`unlinked  an older semaphore of this name (inode ${old.inode}), unlinked since, is still open in ${old.openers.length} process${old.openers.length === 1 ? '' : 'es'}:`);
-    for (const o of old.openers) out(line(o).replace(/  \(deleted: maps .*$/, o.path.endsWith(`/${basename(semaphoreFile(d.name))}`) ? '' : '  (created it)'));
+    out(
+      `unlinked  an older semaphore of this name (inode ${old.inode}), unlinked since, is still open in ${old.openers.length} process${old.openers.length === 1 ? '' : 'es'}:`,
+    );
+    for (const o of old.openers)
+      out(line(o).replace(/ {2}\(deleted: maps .*$/, o.path.endsWith(`/${basename(semaphoreFile(d.name))}`) ? '' : '  (created it)'));
   }
 }
 
@@ -119,10 +128,10 @@ export const infoCommand: Command = {
   usage: 'info NAME [--json]',
   summary: 'show the value, mode, owner and path of one semaphore, the processes that have it open, and its holders when robust',
   description:
-    'Openers are found in /proc/PID/maps by the file\'s device and inode: the process that created\n' +
+    "Openers are found in /proc/PID/maps by the file's device and inode: the process that created\n" +
     'a semaphore maps it under glibc\'s temporary name, shown "(deleted)". Processes that still\n' +
     'have an older semaphore of this name open, unlinked since, are listed as "unlinked". Without\n' +
-    'root, other users\' processes cannot be read: info says how many it could not read.',
+    "root, other users' processes cannot be read: info says how many it could not read.",
   optionHelp: [
     '--json             one object: name, path, value, mode, uid, owner, gid, group, size, modified, holders,',
     '                   openers [{pid, command, path, deleted}], unlinked [{inode, openers}], unreadableProcesses',

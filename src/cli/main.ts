@@ -46,7 +46,7 @@ function mainHelp(): string {
   return [
     `Usage: ${PROGRAM} COMMAND [ARGS]`,
     '',
-    'Named POSIX semaphores from the shell. NAME is the semaphore\'s name, with or without its leading /.',
+    "Named POSIX semaphores from the shell. NAME is the semaphore's name, with or without its leading /.",
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),

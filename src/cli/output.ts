@@ -72,7 +72,9 @@ function reworded(err: unknown, name?: string): unknown {
   const subject = `semaphore '${err.semaphore ?? name}'`;
   switch (err.code) {
     case 'ENOENT':
-      return new Failure(`${subject} does not exist; create it with '${PROGRAM} create ${err.semaphore ?? name}' or check the name (${PROGRAM} list)`);
+      return new Failure(
+        `${subject} does not exist; create it with '${PROGRAM} create ${err.semaphore ?? name}' or check the name (${PROGRAM} list)`,
+      );
     case 'EEXIST':
       return new Failure(`${subject} already exists; drop --exclusive to open it as it is`);
     case 'EACCES':
@@ -115,7 +117,12 @@ export function printError(err: unknown, command: string | undefined): number {
 export function printJsonError(err: unknown, command: string | undefined): number {
   let error: Record<string, unknown>;
   if (err instanceof UsageError) {
-    error = { code: 'ERR_USAGE', message: err.message, status: EXIT_USAGE, help: `${PROGRAM} ${err.command ?? command ?? ''} --help`.replace('  ', ' ') };
+    error = {
+      code: 'ERR_USAGE',
+      message: err.message,
+      status: EXIT_USAGE,
+      help: `${PROGRAM} ${err.command ?? command ?? ''} --help`.replace('  ', ' '),
+    };
   } else {
     const failure = failureOf(err);
     if (failure instanceof Failure) {

@@ -7,7 +7,10 @@ import { holdersOf, open, valueOf } from './semaphores';
 function recover([text]: string[], values: Values): number {
   const name = nameArg(text);
   const before = holdersOf(name);
-  if (before === null) throw new Failure(`semaphore '${name}' has no robust ledger: only units taken through robust: true handles can be recovered; '${PROGRAM} post ${name}' gives back a unit by hand`);
+  if (before === null)
+    throw new Failure(
+      `semaphore '${name}' has no robust ledger: only units taken through robust: true handles can be recovered; '${PROGRAM} post ${name}' gives back a unit by hand`,
+    );
   // Opening a robust handle recovers every dead holder's units.
   const sem = open(name, { create: false, robust: true, ...trusted(values) });
   try {
@@ -19,7 +22,9 @@ function recover([text]: string[], values: Values): number {
     } else if (units === 0) {
       say(`nothing to recover in ${name}: no dead holder held units${now === undefined ? '' : `; value ${now}`}`);
     } else {
-      say(`recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`);
+      say(
+        `recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`,
+      );
     }
   } finally {
     sem.close();

@@ -15,7 +15,7 @@ export const topCommand: Command = {
   usage: 'top [--interval MS] [--count N] [--match TEXT] [--json]',
   summary: 'a live view of the semaphores of this host: values, their changes, openers and holders',
   description:
-    'Refreshes like top(1): each semaphore\'s value, how it moved since the last frame, the\n' +
+    "Refreshes like top(1): each semaphore's value, how it moved since the last frame, the\n" +
     'processes that have it open (pids) and, for robust ones, who holds units (pid×units).\n' +
     'On a terminal it takes the whole screen; q or Ctrl-C quits and restores the terminal.\n' +
     'When stdout is not a terminal it prints one plain line per semaphore per frame instead:\n' +
@@ -37,7 +37,13 @@ export const topCommand: Command = {
       { interval, count, json: values.json === true, match: values.match as string | undefined },
       {
         semaphores: () =>
-          describeAll('top').map(({ description: d, stats }) => ({ name: d.name, value: d.value, shown: shownValue(d), dev: stats.dev, ino: stats.ino })),
+          describeAll('top').map(({ description: d, stats }) => ({
+            name: d.name,
+            value: d.value,
+            shown: shownValue(d),
+            dev: stats.dev,
+            ino: stats.ino,
+          })),
         holders: (name) => holdersOf(name),
       },
     );
@@ -238,7 +244,13 @@ function screenFrame(f: Frame, options: TopOptions, columns: number, rows: numbe
   ];
   const table = [
     ['NAME', 'VALUE', 'CHANGE', 'OPENERS', 'HOLDERS (pid×units)'],
-    ...f.rows.map((r) => [r.name, r.shown, signed(r.change), r.openers.length === 0 ? '0' : `${r.openers.length}: ${r.openers.join(' ')}`, holdersText(r.holders)]),
+    ...f.rows.map((r) => [
+      r.name,
+      r.shown,
+      signed(r.change),
+      r.openers.length === 0 ? '0' : `${r.openers.length}: ${r.openers.join(' ')}`,
+      holdersText(r.holders),
+    ]),
   ];
   const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => row[c].length)));
   const lines = table.map((row) =>

@@ -33,7 +33,8 @@ export async function acquireInterruptibly(sem: Semaphore, timeout: number | und
   } catch (err) {
     if (interruptedBy !== undefined) return interruptedBy;
     if (err instanceof SemaphoreError && err.code === 'ETIMEDOUT') {
-      const message = timeout === 0 ? `semaphore '${sem.name}' is taken (its value is 0)` : `timed out after ${timeout} ms waiting for semaphore '${sem.name}'`;
+      const message =
+        timeout === 0 ? `semaphore '${sem.name}' is taken (its value is 0)` : `timed out after ${timeout} ms waiting for semaphore '${sem.name}'`;
       throw new Failure(message, EXIT_TIMEOUT, timeout === 0 ? 'EAGAIN' : 'ETIMEDOUT');
     }
     throw failureOf(err, sem.name);

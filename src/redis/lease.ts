@@ -174,7 +174,8 @@ export class Lease {
 
   private expire(): void {
     if (this.state !== 'held') return;
-    const why = this.lastError === undefined ? 'Redis did not answer' : `refreshing it failed: ${(this.lastError as Error)?.message ?? String(this.lastError)}`;
+    const why =
+      this.lastError === undefined ? 'Redis did not answer' : `refreshing it failed: ${(this.lastError as Error)?.message ?? String(this.lastError)}`;
     this.lose(`it was not renewed within leaseMs (${this.owner.leaseMs} ms): ${why}`);
   }
 

@@ -70,7 +70,7 @@ export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
   const debug = validateBoolean(o.debug, 'options.debug') ?? false;
   return {
     client,
-    url: (o.url as string | undefined) ?? DEFAULT_URL,
+    url: (o.url) ?? DEFAULT_URL,
     value: o.value === undefined ? 1 : validateInteger(o.value, 'options.value', 1, TIMEOUT_MAX),
     leaseMs,
     refreshMs,

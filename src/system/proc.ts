@@ -147,7 +147,13 @@ export function commandLine(pid: number): string | null {
   try {
     const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     // Control characters (a newline, an escape sequence set as argv) would garble a terminal.
-    return text.split('\0').filter(Boolean).join(' ').replace(/[\x00-\x1f\x7f]/g, ' ') || null;
+    return (
+      text
+        .split('\0')
+        .filter(Boolean)
+        .join(' ')
+        .replace(/[\x00-\x1f\x7f]/g, ' ') || null
+    );
   } catch {
     return null;
   }
@@ -157,7 +163,7 @@ export function commandLine(pid: number): string | null {
 export function unreadableNote(scan: ProcScan): string | undefined {
   if (scan.unreadable === 0) return undefined;
   const root = process.geteuid?.() === 0;
-  return `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read${root ? '' : ' (other users\')'}: ${root ? 'their /proc maps are closed even to root' : 'run as root to see them'}`;
+  return `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read${root ? '' : " (other users')"}: ${root ? 'their /proc maps are closed even to root' : 'run as root to see them'}`;
 }
 
 /** Fields of /proc/PID/stat after the command name: state, ppid, pgrp, session, tty_nr, tpgid. */

@@ -24,7 +24,11 @@ export function normalizeName(name: unknown, argument = 'name'): string {
   const bytes = Buffer.byteLength(bare, 'utf8');
   if (bytes > NAME_MAX_BYTES) throw invalidArgValue(argument, name, `must be at most ${NAME_MAX_BYTES} bytes long (it is ${bytes})`);
   if (process.platform === 'darwin' && bytes > DARWIN_NAME_MAX_BYTES) {
-    throw invalidArgValue(argument, name, `must be at most ${DARWIN_NAME_MAX_BYTES} bytes long after the "/" on macOS, whose limit (PSEMNAMLEN) is 31 with the "/" and the final NUL (it is ${bytes})`);
+    throw invalidArgValue(
+      argument,
+      name,
+      `must be at most ${DARWIN_NAME_MAX_BYTES} bytes long after the "/" on macOS, whose limit (PSEMNAMLEN) is 31 with the "/" and the final NUL (it is ${bytes})`,
+    );
   }
   if (Buffer.from(bare, 'utf8').toString('utf8') !== bare) throw invalidArgValue(argument, name, 'must be well-formed Unicode');
   return `/${bare}`;

@@ -6,7 +6,13 @@ const { Semaphore, uniqueName, unlinkAll } = require('../support/helpers');
 // Settles to 'resolved' / the rejection's code, or 'pending' after `ms`.
 async function outcome(promise, ms = 0) {
   const timer = sleep(ms).then(() => 'pending');
-  return Promise.race([promise.then(() => 'resolved', (err) => err.code ?? err.name), timer]);
+  return Promise.race([
+    promise.then(
+      () => 'resolved',
+      (err) => err.code ?? err.name,
+    ),
+    timer,
+  ]);
 }
 
 describe('Promise API', () => {
@@ -257,7 +263,10 @@ describe('Promise API', () => {
   it('withLock(fn, { timeout }) rejects with ETIMEDOUT without running fn', async () => {
     const sem = open(uniqueName(), { value: 0 });
     let ran = false;
-    const result = await outcome(sem.withLock(() => (ran = true), { timeout: 30 }), 1000);
+    const result = await outcome(
+      sem.withLock(() => (ran = true), { timeout: 30 }),
+      1000,
+    );
     expect(result).to.equal('ETIMEDOUT');
     expect(ran).to.equal(false);
   });

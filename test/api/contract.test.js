@@ -235,7 +235,7 @@ for (const flavour of flavours) {
       await b.release();
     });
 
-    it('withLock() releases when fn throws, and rejects with fn\'s error', async () => {
+    it("withLock() releases when fn throws, and rejects with fn's error", async () => {
       const a = open();
       const boom = new Error('boom');
       const err = await failure(
@@ -259,10 +259,14 @@ for (const flavour of flavours) {
       await a.release();
     });
 
-    it('bad arguments reject with Node\'s error codes', async () => {
+    it("bad arguments reject with Node's error codes", async () => {
       const a = open();
-      expect(await failure(() => a.acquire({ timeout: -1 }))).to.be.instanceOf(RangeError).and.include({ code: 'ERR_OUT_OF_RANGE' });
-      expect(await failure(() => a.acquire({ timeout: 'soon' }))).to.be.instanceOf(TypeError).and.include({ code: 'ERR_INVALID_ARG_TYPE' });
+      expect(await failure(() => a.acquire({ timeout: -1 })))
+        .to.be.instanceOf(RangeError)
+        .and.include({ code: 'ERR_OUT_OF_RANGE' });
+      expect(await failure(() => a.acquire({ timeout: 'soon' })))
+        .to.be.instanceOf(TypeError)
+        .and.include({ code: 'ERR_INVALID_ARG_TYPE' });
       expect(await failure(() => a.acquire({ signal: {} }))).to.include({ code: 'ERR_INVALID_ARG_TYPE' });
       expect(await failure(() => a.withLock('not a function'))).to.include({ code: 'ERR_INVALID_ARG_TYPE' });
       expect(await a.tryAcquire()).to.equal(true); // none of them took a unit

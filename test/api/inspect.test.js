@@ -39,7 +39,7 @@ describe('pending, util.inspect and toJSON', function () {
     sem.close();
     await waiting.catch(() => undefined);
     expect(show(sem)).to.equal(`Semaphore { name: '${sem.name}', value: null, pending: 0, closed: true }`);
-    expect(util.inspect(sem)).to.match(/^Semaphore \{\n  name: '.*',\n  value: null,\n  pending: 0,\n  closed: true\n\}$/); // a long name breaks lines, as for any object
+    expect(util.inspect(sem)).to.match(/^Semaphore \{\n {2}name: '.*',\n {2}value: null,\n {2}pending: 0,\n {2}closed: true\n\}$/); // a long name breaks lines, as for any object
   });
 
   it('JSON.stringify gives the same fields', function () {

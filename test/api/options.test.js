@@ -64,7 +64,9 @@ describe('options', () => {
 
     it('with create: false is a contradiction, refused before any syscall', () => {
       const name = uniqueName();
-      expect(() => new Semaphore(name, { exclusive: true, create: false })).to.throw(TypeError).with.property('code', 'ERR_INVALID_ARG_VALUE');
+      expect(() => new Semaphore(name, { exclusive: true, create: false }))
+        .to.throw(TypeError)
+        .with.property('code', 'ERR_INVALID_ARG_VALUE');
       expect(exists(name)).to.equal(false);
     });
   });
@@ -118,7 +120,9 @@ describe('options', () => {
         } finally {
           process.umask(old);
         }
-        expect(() => new Semaphore(name)).to.throw().with.property('code', 'EACCES');
+        expect(() => new Semaphore(name))
+          .to.throw()
+          .with.property('code', 'EACCES');
         return;
       }
       const sem = new Semaphore(uniqueName(), { mode: 0o600 });

@@ -16,7 +16,13 @@ function outcome(promise, ms = 0) {
   const pending = new Promise((resolve) => {
     timer = setTimeout(resolve, ms, 'pending');
   });
-  return Promise.race([promise.then(() => 'resolved', (err) => err.code ?? err.name), pending]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise.then(
+      () => 'resolved',
+      (err) => err.code ?? err.name,
+    ),
+    pending,
+  ]).finally(() => clearTimeout(timer));
 }
 
 // Resolves once `check()` is true, polling every few ms; rejects after `ms`.
@@ -198,7 +204,7 @@ describe('waiting: one queue per semaphore, a pool budget per process', () => {
     });
 
     it('UV_THREADPOOL_SIZE is read as libuv reads it', async () => {
-      const cases = { '': 0, abc: 0, 0: 0, 1: 0, 2: 1, '8': 7, 5000: 1023, '-3': 1023 };
+      const cases = { '': 0, abc: 0, 0: 0, 1: 0, 2: 1, 8: 7, 5000: 1023, '-3': 1023 };
       for (const [value, budget] of Object.entries(cases)) {
         const { stdout, stderr, code } = await runToEnd(require.resolve('../fixtures/pool-waits.js'), [''], { env: { UV_THREADPOOL_SIZE: value } });
         expect(code, stderr).to.equal(0);

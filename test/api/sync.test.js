@@ -91,11 +91,15 @@ describe('synchronous API', () => {
     const sem = new Semaphore(uniqueName(), { value: 0 });
     try {
       const start = process.hrtime.bigint();
-      expect(() => sem.timedWait(80)).to.throw(Semaphore.SemaphoreError).with.property('code', 'ETIMEDOUT');
+      expect(() => sem.timedWait(80))
+        .to.throw(Semaphore.SemaphoreError)
+        .with.property('code', 'ETIMEDOUT');
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       expect(ms).to.be.at.least(79);
       expect(ms).to.be.below(1000);
-      expect(() => sem.timedWait(0)).to.throw().with.property('code', 'ETIMEDOUT');
+      expect(() => sem.timedWait(0))
+        .to.throw()
+        .with.property('code', 'ETIMEDOUT');
       expect(sem.value).to.equal(0);
     } finally {
       sem.close();
@@ -107,7 +111,9 @@ describe('synchronous API', () => {
     const sem = new Semaphore(uniqueName(), { value: max });
     try {
       expect(sem.value).to.equal(max);
-      expect(() => sem.post()).to.throw(Semaphore.SemaphoreError).with.property('code', 'EOVERFLOW');
+      expect(() => sem.post())
+        .to.throw(Semaphore.SemaphoreError)
+        .with.property('code', 'EOVERFLOW');
       expect(sem.value).to.equal(max);
     } finally {
       sem.close();
@@ -130,7 +136,15 @@ describe('synchronous API', () => {
   it('every call on a closed handle throws ERR_SEMAPHORE_CLOSED', () => {
     const sem = new Semaphore(uniqueName());
     sem.close();
-    for (const call of [() => sem.wait(), () => sem.tryWait(), () => sem.timedWait(10), () => sem.post(), () => sem.value, () => sem.tryAcquire(), () => sem.release()]) {
+    for (const call of [
+      () => sem.wait(),
+      () => sem.tryWait(),
+      () => sem.timedWait(10),
+      () => sem.post(),
+      () => sem.value,
+      () => sem.tryAcquire(),
+      () => sem.release(),
+    ]) {
       expect(call).to.throw(Semaphore.SemaphoreError).with.property('code', 'ERR_SEMAPHORE_CLOSED');
     }
   });
@@ -154,13 +168,17 @@ describe('synchronous API', () => {
 
   it('unlink() of a missing name throws ENOENT; static Semaphore.unlink(name) removes without opening', () => {
     const name = uniqueName();
-    expect(() => Semaphore.unlink(name)).to.throw(Semaphore.SemaphoreError).with.property('code', 'ENOENT');
+    expect(() => Semaphore.unlink(name))
+      .to.throw(Semaphore.SemaphoreError)
+      .with.property('code', 'ENOENT');
     new Semaphore(name).close();
     Semaphore.unlink(name.slice(1));
     expect(exists(name)).to.equal(false);
     const sem = new Semaphore(name);
     sem.unlink();
-    expect(() => sem.unlink()).to.throw().with.property('code', 'ENOENT');
+    expect(() => sem.unlink())
+      .to.throw()
+      .with.property('code', 'ENOENT');
     sem.close();
   });
 
@@ -172,7 +190,9 @@ describe('synchronous API', () => {
     expect(b.created).to.equal(false);
     expect(mappings(name)).to.equal(1); // glibc maps a name once per process
     a.wait();
-    expect(() => b.tryWait()).to.throw().with.property('code', 'EAGAIN');
+    expect(() => b.tryWait())
+      .to.throw()
+      .with.property('code', 'EAGAIN');
     b.post();
     a.close();
     expect(mappings(name)).to.equal(1);

@@ -62,7 +62,9 @@ describe('posix-semaphore info: openers and holders', function () {
       expect(pids).to.deep.equal([creator.pid, byName.pid].sort((a, b) => a - b));
       const created = info.openers.find((o) => o.pid === creator.pid);
       expect(created.deleted).to.equal(true);
-      expect(created.path).to.match(/^\/dev\/shm\/sem\./).and.not.equal(`/dev/shm/sem.${name.slice(1)}`);
+      expect(created.path)
+        .to.match(/^\/dev\/shm\/sem\./)
+        .and.not.equal(`/dev/shm/sem.${name.slice(1)}`);
       expect(created.command).to.include('observed.js');
       expect(info.openers.find((o) => o.pid === byName.pid)).to.include({ deleted: false, path: `/dev/shm/sem.${name.slice(1)}` });
       expect(info.unlinked).to.deep.equal([]);
@@ -72,7 +74,12 @@ describe('posix-semaphore info: openers and holders', function () {
       const plain = await cli('info', name);
       expect(plain.code, plain.stderr).to.equal(0);
       expect(plain.stdout).to.match(/^openers +2$/m);
-      expect(plain.stdout).to.match(new RegExp(`^  pid ${creator.pid}  .*observed\\.js .*\\(deleted: maps /dev/shm/sem\\.\\S+, glibc's temporary name: it created the semaphore\\)$`, 'm'));
+      expect(plain.stdout).to.match(
+        new RegExp(
+          `^  pid ${creator.pid}  .*observed\\.js .*\\(deleted: maps /dev/shm/sem\\.\\S+, glibc's temporary name: it created the semaphore\\)$`,
+          'm',
+        ),
+      );
       expect(plain.stdout).to.match(new RegExp(`^  pid ${byName.pid}  .*observed\\.js ${name} open$`, 'm'));
       expect(plain.stdout).not.to.include(`pid ${elsewhere.pid}`);
       expect(plain.stdout).not.to.include(`pid ${closer.pid}`);
@@ -96,7 +103,11 @@ describe('posix-semaphore info: openers and holders', function () {
       const gone = await cli('info', name);
       expect(gone.code).to.equal(1);
       expect(gone.stdout).to.equal('');
-      expect(gone.stderr).to.match(new RegExp(`does not exist; .*; it was unlinked while processes (${creator.pid}, ${byName.pid}|${byName.pid}, ${creator.pid}) still have it open\\n$`));
+      expect(gone.stderr).to.match(
+        new RegExp(
+          `does not exist; .*; it was unlinked while processes (${creator.pid}, ${byName.pid}|${byName.pid}, ${creator.pid}) still have it open\\n$`,
+        ),
+      );
       const goneJson = await cli('info', name, '--json');
       expect(goneJson.code).to.equal(1);
       expect(goneJson.stdout).to.equal('');
@@ -141,7 +152,7 @@ describe('posix-semaphore info: openers and holders', function () {
     }
   });
 
-  it('without root, finds the user\'s own openers and says how many processes it could not read', async function () {
+  it("without root, finds the user's own openers and says how many processes it could not read", async function () {
     if (process.getuid() !== 0) this.skip(); // needs root to run the command as another user
     // ... who must be able to read this checkout (not so under /root, say).
     const probe = `require(${JSON.stringify(CLI.replace(/cli\.js$/, 'index.js'))}); require('fs').accessSync(${JSON.stringify(OBSERVED)})`;
@@ -163,7 +174,7 @@ describe('posix-semaphore info: openers and holders', function () {
       expect(info.unreadableProcesses).to.be.at.least(1);
       const plain = await cliAs(NOBODY, 'info', name);
       expect(plain.code, plain.stderr).to.equal(0);
-      expect(plain.stdout).to.match(/^  \(\d+ process(es)? could not be read \(other users'\): run as root to see them\)$/m);
+      expect(plain.stdout).to.match(/^ {2}\(\d+ process(es)? could not be read \(other users'\): run as root to see them\)$/m);
       expect(plain.stdout).to.match(new RegExp(`^  pid ${theirs.pid}  `, 'm'));
     } finally {
       theirs.stdin.end();
@@ -200,7 +211,9 @@ describe('posix-semaphore --json errors and -q/--quiet', function () {
       expect(lines, label).to.have.length(1);
       const { error } = JSON.parse(lines[0]);
       expect(error, label).to.include({ code, status });
-      expect(error.message, label).to.be.a('string').and.not.match(/^posix-semaphore:/);
+      expect(error.message, label)
+        .to.be.a('string')
+        .and.not.match(/^posix-semaphore:/);
     });
     expect(JSON.parse(results[0].stderr).error.message).to.match(new RegExp(`semaphore '${missing}' does not exist`));
     expect(exists(missing)).to.equal(false);

@@ -39,13 +39,20 @@ function framesOf(text, name) {
   return text
     .split('\n')
     .filter((line) => line.split(' ')[1] === name)
-    .map((line) => Object.fromEntries(line.split(' ').slice(2).map((kv) => kv.split('='))));
+    .map((line) =>
+      Object.fromEntries(
+        line
+          .split(' ')
+          .slice(2)
+          .map((kv) => kv.split('=')),
+      ),
+    );
 }
 
 describe('posix-semaphore top', function () {
   afterEach(unlinkAll);
 
-  it('prints one plain line per semaphore per frame when stdout is not a terminal, and shows another process\'s post within one refresh', async function () {
+  it("prints one plain line per semaphore per frame when stdout is not a terminal, and shows another process's post within one refresh", async function () {
     const name = uniqueName('top-plain');
     new Semaphore(name, { value: 2, robust: true }).close();
     const holder = run(OBSERVED, [name, 'robust-hold']);
@@ -81,7 +88,10 @@ describe('posix-semaphore top', function () {
     new Semaphore(name, { value: 3 }).close();
     const json = await runToEnd(CLI, ['top', '--interval', '50', '--count', '2', '--json', '--match', name]);
     expect(json.code, json.stderr).to.equal(0);
-    const frames = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const frames = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(frames).to.have.length(2);
     expect(frames[0].semaphores).to.deep.equal([{ name, value: 3, change: null, openers: [], holders: null }]);
     expect(frames[1].semaphores[0]).to.include({ value: 3, change: 0 });

@@ -24,7 +24,7 @@ describe('posix-semaphore command line', function () {
       expect(stdout).to.include('124');
     });
 
-    it('COMMAND --help shows that command\'s usage and options, and exits 0', async function () {
+    it("COMMAND --help shows that command's usage and options, and exits 0", async function () {
       const expected = {
         list: '--json',
         info: '--json',
@@ -129,8 +129,20 @@ describe('posix-semaphore command line', function () {
       const info = JSON.parse(json.stdout);
       expect(info).to.include({ name, path: `/dev/shm/sem.${name.slice(1)}`, value: 2, mode: '0600', uid: process.getuid(), size: 32 });
       expect(info).to.have.all.keys(
-        'name', 'path', 'value', 'mode', 'uid', 'owner', 'gid', 'group', 'size', 'modified',
-        'holders', 'openers', 'unlinked', 'unreadableProcesses',
+        'name',
+        'path',
+        'value',
+        'mode',
+        'uid',
+        'owner',
+        'gid',
+        'group',
+        'size',
+        'modified',
+        'holders',
+        'openers',
+        'unlinked',
+        'unreadableProcesses',
       );
       expect(info).to.include({ holders: null }); // not robust
     });

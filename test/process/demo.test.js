@@ -37,15 +37,24 @@ describe('demo', function () {
     const { code, stdout, stderr } = await child.done;
     expect(code, stderr).to.equal(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).to.match(new RegExp(`^4 workers × 250 updates of one counter file under semaphore /posix-semaphore-demo-${child.pid} \\(value 1\\), await acquire\\(\\)$`));
-    expect(lines.at(-1)).to.match(/^ok: counter 1000 = 4 × 250, no update lost; \d+ updates\/s over \d+\.\d\d s; worst event-loop delay in a waiting worker \d+\.\d ms$/);
+    expect(lines[0]).to.match(
+      new RegExp(
+        `^4 workers × 250 updates of one counter file under semaphore /posix-semaphore-demo-${child.pid} \\(value 1\\), await acquire\\(\\)$`,
+      ),
+    );
+    expect(lines.at(-1)).to.match(
+      /^ok: counter 1000 = 4 × 250, no update lost; \d+ updates\/s over \d+\.\d\d s; worst event-loop delay in a waiting worker \d+\.\d ms$/,
+    );
     for (let w = 1; w <= 4; w++) {
-      expect(stdout).to.match(new RegExp(`^  w${w}: 250 updates, waited \\d+\\.\\d\\d s in all, worst event-loop delay while waiting \\d+\\.\\d ms$`, 'm'));
+      expect(stdout).to.match(
+        new RegExp(`^  w${w}: 250 updates, waited \\d+\\.\\d\\d s in all, worst event-loop delay while waiting \\d+\\.\\d ms$`, 'm'),
+      );
     }
     // Piped: plain lines (no carriage returns or escapes), at most two a second.
     expect(stdout).not.to.match(/[\r\x1b]/);
     const progress = lines.filter((line) => /updates .* ops\/s/.test(line) && !line.startsWith('ok'));
-    for (const line of progress) expect(line).to.match(/^ +\d+\.\ds  holder (w\d|-) +queue \d  +\d+\/1000 updates +\d+ ops\/s  worst loop delay \d+\.\d ms$/);
+    for (const line of progress)
+      expect(line).to.match(/^ +\d+\.\ds {2}holder (w\d|-) +queue \d  +\d+\/1000 updates +\d+ ops\/s {2}worst loop delay \d+\.\d ms$/);
     const seconds = Number(/over (\d+\.\d+) s/.exec(lines.at(-1))[1]);
     expect(progress.length).to.be.at.most(Math.ceil(seconds * 2) + 1);
     expectCleanedUp(child.pid);
@@ -69,7 +78,7 @@ describe('demo', function () {
     expectCleanedUp(child.pid);
   });
 
-  it('npm run demo (the README\'s first command) builds what is missing and runs it', async function () {
+  it("npm run demo (the README's first command) builds what is missing and runs it", async function () {
     this.timeout(60000);
     const npm = spawn('npm', ['run', '--silent', 'demo', '--', '--iterations', '20'], {
       cwd: path.join(__dirname, '..', '..'),

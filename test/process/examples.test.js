@@ -89,11 +89,13 @@ describe('examples/service.js (the README service)', () => {
     const http = require('node:http');
     const get = (port, p) =>
       new Promise((resolve, reject) => {
-        http.get({ port, path: p }, (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode, body, at: Date.now() }));
-        }).on('error', reject);
+        http
+          .get({ port, path: p }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode, body, at: Date.now() }));
+          })
+          .on('error', reject);
       });
     const name = uniqueName('service');
     const child = spawn(process.execPath, [path.join(EXAMPLES, 'service.js')], {

@@ -169,7 +169,11 @@ describe('faults', function () {
       const sem = new Semaphore(uniqueName('emfile'), { value: 1 });
       try {
         const script = 'ulimit -n 64 && exec "$0" "$1" "$2"';
-        const { code, stdout, stderr } = await runCommand('/bin/sh', ['-c', script, process.execPath, path.join(FIXTURES, 'fault-emfile.js'), sem.name], 10000);
+        const { code, stdout, stderr } = await runCommand(
+          '/bin/sh',
+          ['-c', script, process.execPath, path.join(FIXTURES, 'fault-emfile.js'), sem.name],
+          10000,
+        );
         expect(code, stderr).to.equal(0);
         const report = JSON.parse(stdout.trim().split('\n').pop());
         expect(report.exhausted).to.equal('EMFILE');
@@ -196,7 +200,11 @@ describe('faults', function () {
       }
       const name = uniqueName('enospc');
       const script = `${mountTiny} && exec "$0" "$1" "$2"`;
-      const { code, signal, stdout, stderr } = await runCommand('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, process.execPath, path.join(FIXTURES, 'fault-enospc.js'), name], 10000);
+      const { code, signal, stdout, stderr } = await runCommand(
+        'unshare',
+        ['-m', '--propagation', 'private', '/bin/sh', '-c', script, process.execPath, path.join(FIXTURES, 'fault-enospc.js'), name],
+        10000,
+      );
       expect({ code, signal }, stderr).to.deep.equal({ code: 0, signal: null });
       const report = JSON.parse(stdout.trim().split('\n').pop());
       expect(report.filled).to.equal('ENOSPC');

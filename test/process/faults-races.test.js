@@ -76,7 +76,12 @@ describe('faults', function () {
           const settled = [];
           for (let i = 0; i < count; i++) {
             const options = i % 3 === 2 ? { timeout: round % 5 } : undefined;
-            settled.push(sem.acquire(options).then(() => 'resolved', (err) => err.code));
+            settled.push(
+              sem.acquire(options).then(
+                () => 'resolved',
+                (err) => err.code,
+              ),
+            );
           }
           // Units come and go around the close: taken, posted back, posted from elsewhere.
           const when = round % 6;

@@ -51,7 +51,9 @@ describe('interoperability with C (sem_open)', () => {
       expect(c(name, 'value')).to.equal('2');
       c(name, 'unlink');
       expect(exists(name)).to.equal(false);
-      expect(() => new Semaphore(name, { create: false })).to.throw().with.property('code', 'ENOENT');
+      expect(() => new Semaphore(name, { create: false }))
+        .to.throw()
+        .with.property('code', 'ENOENT');
     } finally {
       sem.close();
     }

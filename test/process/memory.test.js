@@ -8,11 +8,12 @@ const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('../support/helpers');
 const { MB, growth, report } = require('../support/cycles');
 
-
 async function cycles(phase, count) {
   const sem = new Semaphore(uniqueName(`memory-${phase}`), { value: 1 });
   try {
-    const { code, stdout, stderr } = await runToEnd('memory-cycles.js', [sem.name, phase, ...(count ? [String(count)] : [])], { nodeArgs: ['--expose-gc'] });
+    const { code, stdout, stderr } = await runToEnd('memory-cycles.js', [sem.name, phase, ...(count ? [String(count)] : [])], {
+      nodeArgs: ['--expose-gc'],
+    });
     expect(code, stderr).to.equal(0);
     const result = JSON.parse(stdout.trim().split('\n').pop());
     expect(result.value, 'value at the end').to.equal(1);
@@ -22,7 +23,6 @@ async function cycles(phase, count) {
     sem.close();
   }
 }
-
 
 function expectFlat(result, { rss, heap = 1 * MB }) {
   const line = report(result);

@@ -60,7 +60,9 @@ describe('mode as text: one rule for the API and the command line', function () 
   it('new Semaphore(name, { mode: TEXT }) refuses anything else before any syscall', function () {
     for (const [text, code] of REFUSED) {
       const name = uniqueName('mode-api');
-      expect(() => new Semaphore(name, { mode: text }), JSON.stringify(text)).to.throw().with.property('code', code);
+      expect(() => new Semaphore(name, { mode: text }), JSON.stringify(text))
+        .to.throw()
+        .with.property('code', code);
       expect(exists(name), JSON.stringify(text)).to.equal(false);
     }
   });
@@ -82,7 +84,9 @@ describe('mode as text: one rule for the API and the command line', function () 
     REFUSED.forEach(([text], i) => {
       const { code, stderr } = results[i];
       expect(code, `--mode=${JSON.stringify(text)}`).to.equal(2);
-      expect(stderr, JSON.stringify(text)).to.match(/^posix-semaphore: --mode must be octal permission bits like 0600 or 640 \(1 to 4 octal digits, at most 0777\), not '/);
+      expect(stderr, JSON.stringify(text)).to.match(
+        /^posix-semaphore: --mode must be octal permission bits like 0600 or 640 \(1 to 4 octal digits, at most 0777\), not '/,
+      );
       expect(exists(names[i]), JSON.stringify(text)).to.equal(false);
     });
   });

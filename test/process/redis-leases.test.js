@@ -94,7 +94,7 @@ describe('RedisSemaphore on a real redis-server', function () {
     expect((await error).code).to.equal('ERR_SEMAPHORE_LEASE_LOST');
   });
 
-  it('withLock(): a lease found lost at release rejects ERR_SEMAPHORE_LEASE_LOST though fn succeeded; if fn threw, fn\'s error wins and the loss goes to \'lost\'', async () => {
+  it("withLock(): a lease found lost at release rejects ERR_SEMAPHORE_LEASE_LOST though fn succeeded; if fn threw, fn's error wins and the loss goes to 'lost'", async () => {
     const name = uniqueRedisName('withlock-lost');
     const sem = open(name);
     const events = [];
@@ -137,7 +137,7 @@ describe('RedisSemaphore on a real redis-server', function () {
     await c.withLock((token) => expect(token).to.be.above(seen));
   });
 
-  it('tryAcquire() with Redis unreachable rejects ERR_SEMAPHORE_REDIS with the client\'s error as cause (not false: it is not busy)', async () => {
+  it("tryAcquire() with Redis unreachable rejects ERR_SEMAPHORE_REDIS with the client's error as cause (not false: it is not busy)", async () => {
     const client = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
     client.on('error', () => undefined);
     const sem = new RedisSemaphore(uniqueRedisName('unreachable-try'), { client });

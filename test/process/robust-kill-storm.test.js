@@ -98,7 +98,8 @@ async function storm({ robust, kills: target, maxMs }) {
     exits.push(
       child.done.then(({ code, signal, stderr }) => {
         live.delete(child);
-        if (!killed.has(child)) failures.push(`worker ${child.pid} ended by itself (${code ?? signal}): ${stderr.trim().split('\n').slice(0, 4).join(' | ')}`);
+        if (!killed.has(child))
+          failures.push(`worker ${child.pid} ended by itself (${code ?? signal}): ${stderr.trim().split('\n').slice(0, 4).join(' | ')}`);
       }),
     );
   };
@@ -186,7 +187,22 @@ describe('robust ownership under a SIGKILL storm', function () {
   });
 
   it('the log check itself: a killed holder counts as inside until its kill line, lines after it are ignored, a third holder is a violation', () => {
-    const log = ['start 1', 'start 2', 'start 3', 'enter 1', 'enter 2', 'kill 1', 'enter 1', 'enter 3', 'exit 3', 'enter 3', 'exit 2', 'start 1', 'enter 1', ''].join('\n');
+    const log = [
+      'start 1',
+      'start 2',
+      'start 3',
+      'enter 1',
+      'enter 2',
+      'kill 1',
+      'enter 1',
+      'enter 3',
+      'exit 3',
+      'enter 3',
+      'exit 2',
+      'start 1',
+      'enter 1',
+      '',
+    ].join('\n');
     const ok = replay(log, 2);
     expect(ok).to.include({ maxInside: 2, killsInside: 1, linesAfterKill: 1, enters: 5 });
     expect(ok.violations).to.deep.equal([]);

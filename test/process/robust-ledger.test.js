@@ -135,7 +135,10 @@ describe('robust ownership (robust: true)', function () {
         try { new S(${JSON.stringify(plain.name)}, { create: false, robust: true }).close(); console.log('owner: ok'); }
         catch (err) { console.log('owner: ' + err.code + ' ' + err.message); }`;
       const { stdout, stderr } = await run('/dev/null', [], { nodeArgs: ['-e', code] }).done;
-      expect(stdout.trim(), `${stderr}; root's own open: ${mine ? `${mine.code}` : 'ok'}; ledger ${ledgerExists(plain.name) ? `left, owned by ${fs.statSync(ledgerPath(plain.name)).uid}` : 'absent'}`).to.equal('owner: ok');
+      expect(
+        stdout.trim(),
+        `${stderr}; root's own open: ${mine ? `${mine.code}` : 'ok'}; ledger ${ledgerExists(plain.name) ? `left, owned by ${fs.statSync(ledgerPath(plain.name)).uid}` : 'absent'}`,
+      ).to.equal('owner: ok');
     });
 
     it('names: 250 bytes work with robust: true (the ledger is psem. + 250 = 255 bytes); 251 bytes give ERR_INVALID_ARG_VALUE before any syscall', () => {
@@ -152,7 +155,9 @@ describe('robust ownership (robust: true)', function () {
       expect(ledgerExists(longest)).to.equal(false);
 
       const tooLong = uniqueNameOfLength(251);
-      expect(() => new Semaphore(tooLong, { robust: true })).to.throw().with.property('code', 'ERR_INVALID_ARG_VALUE');
+      expect(() => new Semaphore(tooLong, { robust: true }))
+        .to.throw()
+        .with.property('code', 'ERR_INVALID_ARG_VALUE');
       expect(exists(tooLong)).to.equal(false);
       expect(ledgerExists(tooLong)).to.equal(false);
       new Semaphore(tooLong).close(); // fine without robust (NAME_MAX - 4)

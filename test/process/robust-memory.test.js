@@ -15,7 +15,9 @@ const LEDGER_SIZE = 64 + 128 * 16;
 async function cycles(phase, count) {
   const sem = new Semaphore(uniqueName(`robust-memory-${phase}`), { value: 1, robust: true });
   try {
-    const { code, stdout, stderr } = await runToEnd('robust-cycles.js', [sem.name, phase, ...(count ? [String(count)] : [])], { nodeArgs: ['--expose-gc'] });
+    const { code, stdout, stderr } = await runToEnd('robust-cycles.js', [sem.name, phase, ...(count ? [String(count)] : [])], {
+      nodeArgs: ['--expose-gc'],
+    });
     expect(code, stderr).to.equal(0);
     const result = JSON.parse(stdout.trim().split('\n').pop());
     expect(result.value, 'value at the end').to.equal(1);
@@ -27,7 +29,6 @@ async function cycles(phase, count) {
     sem.close();
   }
 }
-
 
 function expectFlat(result, { rss, heap = 1 * MB }) {
   const line = report(result);

@@ -45,7 +45,10 @@ describe('robust ownership (robust: true)', function () {
         await killed(owner);
         expect(sem.value).to.equal(1);
         const values = await Promise.all(Array.from({ length: 8 }, () => valueSeenByNewProcess(sem.name)));
-        expect(values.every((v) => v >= 1 && v <= 4), `values seen: ${values}`).to.equal(true); // mid-recovery reads may see 2 or 3; never 5+
+        expect(
+          values.every((v) => v >= 1 && v <= 4),
+          `values seen: ${values}`,
+        ).to.equal(true); // mid-recovery reads may see 2 or 3; never 5+
         expect(sem.value).to.equal(4);
       } finally {
         sem.close();
@@ -59,7 +62,15 @@ describe('robust ownership (robust: true)', function () {
       try {
         for (let i = 0; i < 2; i++) {
           // --kill-child: SIGKILL to unshare reaches its child, pid 1 of the new namespace.
-          const child = spawn('unshare', ['--pid', '--fork', '--kill-child', process.execPath, path.join(FIXTURES, 'robust-holder.js'), sem.name, 'hold-sync']);
+          const child = spawn('unshare', [
+            '--pid',
+            '--fork',
+            '--kill-child',
+            process.execPath,
+            path.join(FIXTURES, 'robust-holder.js'),
+            sem.name,
+            'hold-sync',
+          ]);
           holders.push(child);
           child.closed = new Promise((resolve) => child.on('close', resolve));
           await new Promise((resolve, reject) => {
@@ -143,7 +154,10 @@ describe('robust ownership (robust: true)', function () {
         expect(code, stderr).to.equal(0);
         expect(stdout).to.match(/^posted$/m);
         expect(sem.value).to.equal(1);
-        expect(ledgerHolders(sem.name).filter((h) => h.units > 0), 'units still recorded for a process that posted them back').to.deep.equal([]);
+        expect(
+          ledgerHolders(sem.name).filter((h) => h.units > 0),
+          'units still recorded for a process that posted them back',
+        ).to.deep.equal([]);
         expect(await valueSeenByNewProcess(sem.name), 'value after a robust open (2: over-granted)').to.equal(1);
       } finally {
         sem.close();

@@ -54,12 +54,14 @@ async function signalRound(mode, waits, send) {
         ended = await lineWithin(child, new RegExp(`^wait ${i}: `), 5000);
       }
       if (ended && !ended.endsWith(': EINTR')) problems.push(`${ended}, not EINTR`);
-      if (ended && ended.endsWith(': EINTR') && !(await lineWithin(child, new RegExp(`^listener ${i} ran$`), 5000))) problems.push(`listener ${i} did not run`);
+      if (ended && ended.endsWith(': EINTR') && !(await lineWithin(child, new RegExp(`^listener ${i} ran$`), 5000)))
+        problems.push(`listener ${i} did not run`);
     }
     const result = await within(child, 5000, () => kill(child, mode));
     const eintr = /^worker EINTR (\d+)/m.exec(result.stdout);
     if (mode === 'worker' && (!eintr || eintr[1] !== '0')) problems.push(`the workers' sync calls got EINTR ${eintr ? eintr[1] : '?'} times`);
-    if (result.code !== 0) problems.push(`exit ${result.code ?? result.signal}${result.hung ? ' (hung)' : ''}: ${result.stderr.split('\n').slice(0, 3).join(' | ')}`);
+    if (result.code !== 0)
+      problems.push(`exit ${result.code ?? result.signal}${result.hung ? ' (hung)' : ''}: ${result.stderr.split('\n').slice(0, 3).join(' | ')}`);
     return problems.length > 0 ? problems.join('; ') : undefined;
   } finally {
     kill(child, mode);

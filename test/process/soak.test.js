@@ -7,7 +7,17 @@ const { soak, summary } = require('../../scripts/lib/soak');
 const { uniqueName, unlinkAll } = require('../support/helpers');
 
 const OPS = 1500; // per process
-const PATHS = ['wait:ok', 'tryWait:ok', 'timedWait:ok', 'acquire:ok', 'acquireAbort:ABORT_ERR', 'tryAcquire:true', 'withLock:ok', 'burst:ok', 'closeWhileWaiting:ok'];
+const PATHS = [
+  'wait:ok',
+  'tryWait:ok',
+  'timedWait:ok',
+  'acquire:ok',
+  'acquireAbort:ABORT_ERR',
+  'tryAcquire:true',
+  'withLock:ok',
+  'burst:ok',
+  'closeWhileWaiting:ok',
+];
 
 async function check(value) {
   const report = await soak({ value, processes: 4, ops: OPS, name: uniqueName(`soak-${value}`), stallMs: 10000 });

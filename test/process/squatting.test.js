@@ -129,7 +129,7 @@ describe('squatting: a semaphore made by an untrusted user', function () {
     expect(err).to.include({ code: 'ERR_SEMAPHORE_UNTRUSTED', syscall: 'sem_open' });
   });
 
-  it("a semaphore created by root opens for user nobody (root is trusted)", async () => {
+  it('a semaphore created by root opens for user nobody (root is trusted)', async () => {
     const name = uniqueName('root-made');
     const sem = new Semaphore(name, { value: 1 });
     try {

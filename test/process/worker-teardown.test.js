@@ -41,7 +41,10 @@ describe('workers terminated at random', function () {
       const result = await within(run('terminate-stress.js', [sem.name, '10000', String(Date.now())]), 40_000);
       expect(result.hung, 'the process hung').to.equal(undefined);
       expect(result.stderr, 'stderr').not.to.match(FATAL);
-      expect({ code: result.code, signal: result.signal }, result.stderr.slice(0, 2000) + result.stdout.slice(0, 2000)).to.deep.equal({ code: 0, signal: null });
+      expect({ code: result.code, signal: result.signal }, result.stderr.slice(0, 2000) + result.stdout.slice(0, 2000)).to.deep.equal({
+        code: 0,
+        signal: null,
+      });
       const report = JSON.parse(result.stdout.trim().split('\n').pop());
       expect(report.workers, 'workers started').to.be.above(20);
       expect(report.value, `value at the end in the child (${JSON.stringify(report.kinds)})`).to.equal(2);

@@ -13,7 +13,10 @@ const MB = 1024 * 1024;
 function sample(extra = () => ({})) {
   for (let i = 0; i < 3; i++) global.gc();
   const { rss, heapUsed, external } = process.memoryUsage();
-  const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('/dev/shm/')).length;
+  const maps = fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('/dev/shm/')).length;
   const fds = fs.readdirSync('/proc/self/fd').length;
   return { rss, heapUsed, external, maps, fds, ...extra() };
 }

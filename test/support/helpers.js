@@ -165,7 +165,9 @@ function cpuLoad(count = 2) {
   for (let i = 0; i < count; i++) {
     hogs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
   }
-  const gone = hogs.map((hog) => new Promise((resolve) => (hog.exitCode !== null || hog.signalCode !== null ? resolve() : hog.once('exit', resolve))));
+  const gone = hogs.map(
+    (hog) => new Promise((resolve) => (hog.exitCode !== null || hog.signalCode !== null ? resolve() : hog.once('exit', resolve))),
+  );
   return {
     pids: hogs.map((hog) => hog.pid),
     async stop() {
@@ -215,7 +217,10 @@ function onSemaphore(pid, name, address) {
   const file = `/dev/shm/sem.${name.replace(/^\//, '')}`;
   for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
     if (!line.includes(file)) continue;
-    const [from, to] = line.split(' ')[0].split('-').map((hex) => BigInt(`0x${hex}`));
+    const [from, to] = line
+      .split(' ')[0]
+      .split('-')
+      .map((hex) => BigInt(`0x${hex}`));
     if (address >= from && address < to) return true;
   }
   return false;

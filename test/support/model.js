@@ -78,7 +78,8 @@ class TryAcquire {
     const got = outcome(() => r.sems[this.h].tryAcquire());
     let want;
     if (!m.open[this.h]) want = fail(CLOSED);
-    else if (m.pending?.h === this.h) want = ok(false); // never overtakes its own queue
+    else if (m.pending?.h === this.h)
+      want = ok(false); // never overtakes its own queue
     else if (m.value > 0) {
       want = ok(true);
       take(m, this.h);
@@ -143,7 +144,8 @@ class Acquire {
     if (!m.open[this.h]) want = fail(CLOSED);
     else if (this.how === 'aborted') want = fail('ABORT_ERR');
     else if (m.value > 0 && m.pending?.h !== this.h) {
-      if (this.how === 'withLock') want = ok('ran'); // taken and given back
+      if (this.how === 'withLock')
+        want = ok('ran'); // taken and given back
       else {
         want = ok(undefined);
         take(m, this.h);
@@ -152,7 +154,9 @@ class Acquire {
     expect(got, String(this)).to.deep.equal(want);
   }
   toString() {
-    return this.how === 'withLock' ? `withLock(${this.h}, { timeout: 0 })` : `acquire(${this.h}, ${this.how === 'aborted' ? 'aborted signal' : `{ timeout: ${this.how} }`})`;
+    return this.how === 'withLock'
+      ? `withLock(${this.h}, { timeout: 0 })`
+      : `acquire(${this.h}, ${this.how === 'aborted' ? 'aborted signal' : `{ timeout: ${this.how} }`})`;
   }
 }
 

@@ -22,6 +22,7 @@ exports.mochaHooks = {
     const first = temporaries().filter((f) => !before.has(f));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const stray = temporaries().filter((f) => first.includes(f));
-    if (stray.length > 0) throw new Error(`glibc's temporary semaphore files left in /dev/shm during this run (a creator killed inside sem_open?): ${stray.join(', ')}`);
+    if (stray.length > 0)
+      throw new Error(`glibc's temporary semaphore files left in /dev/shm during this run (a creator killed inside sem_open?): ${stray.join(', ')}`);
   },
 };

@@ -115,7 +115,8 @@ describe('bench chart (bench/lib/chart.js)', () => {
       const svg = parseXml(xml);
       for (const element of descendants(svg)) {
         for (const key of ['x', 'y', 'x1', 'x2', 'y1', 'y2', 'width', 'height']) {
-          if (key in element.attrs) expect(Number.isFinite(Number(element.attrs[key])), `${element.name} ${key}="${element.attrs[key]}"`).to.equal(true);
+          if (key in element.attrs)
+            expect(Number.isFinite(Number(element.attrs[key])), `${element.name} ${key}="${element.attrs[key]}"`).to.equal(true);
         }
       }
     }
@@ -135,7 +136,9 @@ describe('bench chart (bench/lib/chart.js)', () => {
 
   it('gets its rows from the bench table: the figures as numbers, the unit out of the operation', () => {
     const results = {
-      robust: { results: { sync: { robust: { median: 75.6 }, plain: { median: 60.4 } }, async: { robust: { median: 123.3 }, plain: { median: 104 } } } },
+      robust: {
+        results: { sync: { robust: { median: 75.6 }, plain: { median: 60.4 } }, async: { robust: { median: 123.3 }, plain: { median: 104 } } },
+      },
       pingpong: { results: { oneCpu: { sync: { median: 12.4 }, async: { median: 12.43 }, C: { median: 10.91 } } } },
     };
     const out = [];
