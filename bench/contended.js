@@ -120,9 +120,11 @@ async function worker(flavour, lockName, ops, port) {
   const lock = LOCKS[flavour](lockName, port);
   console.log('ready');
   await nextLine();
+  const entered = criticalSection;
   const t0 = process.hrtime.bigint();
   await lock.run(Number(ops));
   const t1 = process.hrtime.bigint();
+  if (criticalSection - entered !== Number(ops)) throw new Error(`${flavour}: ${criticalSection - entered} critical sections for ${ops} operations`);
   console.log(`DONE ${t0} ${t1}`);
   await lock.close();
 }

@@ -47,5 +47,7 @@ const name = `/chroot-smoke-${process.pid}`;
   process.exitCode = 1;
   try {
     Semaphore.unlink(name);
-  } catch {}
+  } catch {
+    // already gone: nothing to clean up
+  }
 });

@@ -147,7 +147,9 @@ async function worker() {
       for (const n of names) {
         try {
           Semaphore.unlink(n);
-        } catch {}
+        } catch {
+          // already unlinked by the smoke itself
+        }
       }
     });
     say('smoke: ok');
@@ -155,7 +157,9 @@ async function worker() {
     for (const n of names) {
       try {
         Semaphore.unlink(n);
-      } catch {}
+      } catch {
+        // never created, or already unlinked: the first error is what counts
+      }
     }
     throw err;
   }

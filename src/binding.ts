@@ -140,11 +140,11 @@ export interface Native {
 function load(): Native {
   if (process.platform === 'win32') {
     throw new Error(
-      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). ' + 'Run under WSL, or use a cross-platform lock such as proper-lockfile.',
+      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). Run under WSL, or use a cross-platform lock such as proper-lockfile.',
     );
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-gyp-build is CommonJS and returns the addon
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Native;
     return nodeGypBuild(join(__dirname, '..'));
   } catch (err) {

@@ -174,10 +174,13 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const ctor = (value).constructor?.name;
+    const ctor = value.constructor?.name;
     return ctor ? `an instance of ${ctor}` : 'an object';
   }
-  let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  let shown;
+  if (typeof value === 'string') shown = JSON.stringify(value);
+  else if (typeof value === 'symbol') shown = value.toString();
+  else shown = `${value as number | bigint | boolean}`;
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `type ${typeof value} (${shown})`;
 }

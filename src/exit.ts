@@ -52,7 +52,7 @@ export function signalEndedWait(mask: number): void {
 // Loaded only when needed: node:worker_threads weighs ~0.4 MB of heap.
 let mainThread: boolean | undefined;
 export function isMainThread(): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, see above
   mainThread ??= (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
   return mainThread;
 }

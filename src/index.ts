@@ -7,8 +7,9 @@ import * as semaphore from './semaphore';
 import type * as tracing from './tracing';
 
 /** {@inheritDoc semaphore.Semaphore} */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- merged with the interface below on purpose
 class Semaphore extends semaphore.Semaphore {}
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface only adds tryAcquire()'s overloads
 interface Semaphore {
   /** {@inheritDoc semaphore.Semaphore.tryAcquire} */
   tryAcquire(): boolean;
@@ -19,7 +20,7 @@ interface Semaphore {
 const SemaphoreClass = Semaphore;
 type SemaphoreInstance = Semaphore;
 
-// eslint-disable-next-line @typescript-eslint/no-namespace
+// eslint-disable-next-line @typescript-eslint/no-namespace -- the types of `Semaphore.X`, for CommonJS users of `export =`
 namespace Semaphore {
   export type SemaphoreOptions = semaphore.SemaphoreOptions;
   export type AcquireOptions = semaphore.AcquireOptions;

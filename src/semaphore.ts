@@ -15,7 +15,8 @@ import type { SharedSemaphore } from './lock';
 import { openSemaphore, unlinkName } from './open';
 import { interruptingSignals, waitAgain } from './signals';
 import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
-import type { AcquireTraceContext, WaitTraceContext } from './tracing'; // for the TSDoc links
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the TSDoc {@link}s only
+import type { AcquireTraceContext, WaitTraceContext } from './tracing';
 import { normalizeName, resolveOptions, validateAcquireOptions, validateTimeout } from './validate';
 
 const EAGAIN = -errnoOf('EAGAIN'); // as the native layer returns it
@@ -247,7 +248,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
    * try { await useTheGpu(); } finally { sem.release(); }
    */
   acquire(options?: AcquireOptions): Promise<void> {
-    if (acquireChannel.hasSubscribers) return traceAcquire(this, options, this.untracedAcquire); // tracing (issue 13)
+    if (acquireChannel.hasSubscribers) return traceAcquire(this, options, (o) => this.untracedAcquire(o)); // tracing (issue 13)
     return this.untracedAcquire(options);
   }
 

@@ -74,8 +74,8 @@ interface Traced {
 }
 
 function tracingChannel(name: string): Traced {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const make = (diagnostics as any).tracingChannel as ((name: string) => any) | undefined;
+  // Node 18.19+ and 20 have diagnostics_channel.tracingChannel; @types/node 20 types it, older Nodes lack it.
+  const make = (diagnostics as unknown as { tracingChannel?: (name: string) => Record<string, unknown> }).tracingChannel;
   if (typeof make !== 'function') {
     return {
       hasSubscribers: false,
@@ -89,7 +89,7 @@ function tracingChannel(name: string): Traced {
     const parts = ['start', 'end', 'asyncStart', 'asyncEnd', 'error'].map((event) => channel[event] as diagnostics.Channel);
     Object.defineProperty(channel, 'hasSubscribers', { get: () => parts.some((part) => part.hasSubscribers) });
   }
-  return channel as Traced;
+  return channel as unknown as Traced;
 }
 
 /** `posix-semaphore:acquire`: the Promise calls. */
@@ -126,7 +126,7 @@ export function traceAcquire<O extends AcquireTraceContext['options']>(
   const started = performance.now();
   return acquireChannel.tracePromise(
     () =>
-      acquire.call(semaphore, options).then(
+      acquire(options).then(
         () => {
           context.outcome = 'acquired';
           context.waitedMs = performance.now() - started;

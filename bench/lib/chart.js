@@ -93,7 +93,7 @@ function chart(rows, { title = 'posix-semaphore against its peers', caption = []
     const better = HIGHER_IS_BETTER.has(panel.unit) ? 'higher is better, the longer bar wins' : 'lower is better, the shorter bar wins';
     const what = panel.unit in NS_PER ? `time in ${panel.unit}` : panel.unit;
     text(PAD, (y += 16), `${what}, log scale: ${better}`, 'font-size="14" font-weight="600"');
-    const top = (y += 20);
+    const top = y + 20;
     const rowsHeight = panel.groups.reduce((h, g) => h + 22 + g.bars.length * BAR.row, 0);
     const bottom = top + 6 + rowsHeight;
     for (let d = lo; d <= hi; d++) {

@@ -51,7 +51,6 @@ function median(values) {
  * candidate gets its own monomorphic call site): returns ns per call of fn.
  */
 function timedLoop(fn) {
-   
   const loop = new Function(
     'fn',
     'n',

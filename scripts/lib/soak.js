@@ -156,13 +156,18 @@ async function soak(options = {}) {
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     sem.close();
-    try {
-      Semaphore.unlink(name);
-    } catch (err) {
-      if (err.code !== 'ENOENT') throw err;
-    }
+    unlinkIfPresent(name);
     shm.destroy(shared.key);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Semaphore.unlink(name), at peace with a name already gone. */
+function unlinkIfPresent(name) {
+  try {
+    Semaphore.unlink(name);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
   }
 }
 

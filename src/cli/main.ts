@@ -160,7 +160,7 @@ if (require.main === module) {
     if (err.code === 'EPIPE') process.exit(EXIT_OK);
     throw err;
   });
-  main(process.argv.slice(2)).then((status) => {
+  void main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
   });
 }

@@ -11,6 +11,7 @@
 // than refreshMs for too long), and at once when Redis says it is gone.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { SemaphoreError } from '../errors';
 import type { RedisClient } from './options';
 import { ACQUIRE, REFRESH, RELEASE, runScript } from './scripts';
@@ -116,7 +117,7 @@ export class Lease {
     if (this.state === 'lost') {
       this.state = 'released';
       this.giveBackQuietly(); // presumed lost: it may still be in Redis
-      throw this.lostError;
+      throw this.lostError as SemaphoreError; // set when the state became 'lost'
     }
     this.state = 'released';
     const given = await runScript(this.owner.client, RELEASE, this.owner.keys.slice(0, 1), [this.member]);
@@ -174,8 +175,7 @@ export class Lease {
 
   private expire(): void {
     if (this.state !== 'held') return;
-    const why =
-      this.lastError === undefined ? 'Redis did not answer' : `refreshing it failed: ${(this.lastError as Error)?.message ?? String(this.lastError)}`;
+    const why = this.lastError === undefined ? 'Redis did not answer' : `refreshing it failed: ${messageOf(this.lastError)}`;
     this.lose(`it was not renewed within leaseMs (${this.owner.leaseMs} ms): ${why}`);
   }
 
@@ -226,4 +226,10 @@ function olderVersion(name: string, legacyKey: string | undefined): SemaphoreErr
       `(leases on each client's clock), which does not see this version's holders nor they its: ` +
       'upgrade every process that uses this name together',
   });
+}
+
+/** An error's message, for one line of text; what was thrown, shown, when it is not an Error. */
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : inspect(err);
 }

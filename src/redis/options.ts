@@ -7,8 +7,9 @@ import { TIMEOUT_MAX, validateBoolean, validateInteger, validateObject } from '.
 
 /** The Redis commands RedisSemaphore uses (its Lua scripts): an ioredis `Redis` or `Cluster` fits. */
 export interface RedisClient {
-  eval(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  evalsha(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // any: ioredis overloads these variadically; a narrower type would reject its own Redis and Cluster.
+  eval(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+  evalsha(...args: any[]): Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
 }
 
 /** Options of `new RedisSemaphore(name, options)`. */
@@ -70,7 +71,7 @@ export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
   const debug = validateBoolean(o.debug, 'options.debug') ?? false;
   return {
     client,
-    url: (o.url) ?? DEFAULT_URL,
+    url: o.url ?? DEFAULT_URL,
     value: o.value === undefined ? 1 : validateInteger(o.value, 'options.value', 1, TIMEOUT_MAX),
     leaseMs,
     refreshMs,

@@ -7,7 +7,7 @@ type Peers = { ioredis: { Redis: typeof Redis } };
 /** `require(id)`, or an error that says what to install. */
 export function requirePeer<K extends keyof Peers>(id: K): Peers[K] {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when used
     return require(id) as Peers[K];
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

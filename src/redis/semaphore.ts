@@ -43,6 +43,7 @@ const noop = (): void => undefined;
  * await sem.withLock((token) => runJob({ fencingToken: token }), { timeout: 30_000 });
  * await sem.close();
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below types its events
 export class RedisSemaphore extends EventEmitter implements SharedSemaphore, AsyncDisposable {
   /** The name given; the Redis keys are `{semaphore:NAME}:holders` and `{semaphore:NAME}:token` (after any ioredis keyPrefix). */
   readonly name: string;
@@ -414,6 +415,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed on() overloads of the class above
 export interface RedisSemaphore {
   /** A held unit's lease was lost (see RedisSemaphoreOptions.onLostLease). */
   on(event: 'lost', listener: (error: SemaphoreError) => void): this;

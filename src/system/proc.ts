@@ -152,6 +152,7 @@ export function commandLine(pid: number): string | null {
         .split('\0')
         .filter(Boolean)
         .join(' ')
+        // eslint-disable-next-line no-control-regex -- control characters are what this removes
         .replace(/[\x00-\x1f\x7f]/g, ' ') || null
     );
   } catch {

@@ -31,7 +31,7 @@ function validateIds(value: unknown, argument: string): Array<number | string> {
       throw invalidArgType(`${argument}[${i}]`, 'of type number or string', id);
     }
   });
-  return value.slice();
+  return (value as Array<number | string>).slice();
 }
 
 /**

@@ -51,6 +51,7 @@ describe('demo', function () {
       );
     }
     // Piped: plain lines (no carriage returns or escapes), at most two a second.
+    // eslint-disable-next-line no-control-regex -- ESC is what must not appear
     expect(stdout).not.to.match(/[\r\x1b]/);
     const progress = lines.filter((line) => /updates .* ops\/s/.test(line) && !line.startsWith('ok'));
     for (const line of progress)
