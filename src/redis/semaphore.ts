@@ -14,7 +14,7 @@ import type { LeaseOwner } from './lease';
 import { validateAcquireOptions } from '../validate';
 import { resolveRedisOptions, validateName } from './options';
 import type { RedisClient, RedisSemaphoreOptions } from './options';
-import { abortError, WaitQueue } from '../wait-queue';
+import { abortError, WaitQueue } from '../async/wait-queue';
 
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const asyncDisposeSymbol: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
