@@ -45,14 +45,16 @@ fi
 # handle still in the heap at exit, which Node does not free then) are
 # Node's, and are listed apart. A memory error is the addon's when any frame
 # of it is.
-node - "$log" <<'EOF'
+node - "$log" "$root/native" <<'EOF'
 const fs = require('node:fs');
 const log = fs.readFileSync(process.argv[2], 'utf8');
 const records = log
   .split(/\n==\d+==\s*\n/)
   .map((r) => r.replace(/^==\d+== ?/gm, '').trim())
   .filter(Boolean);
-const ADDON = /posix_semaphore\.node|semaphore\.cc/;
+// The addon, or a frame in one of native/'s sources ("(wait_slice.cc:42)").
+const SOURCES = fs.readdirSync(process.argv[3]).filter((f) => /\.(cc|h)$/.test(f));
+const ADDON = new RegExp(`posix_semaphore\\.node|\\((${SOURCES.map((f) => f.replace('.', '\\.')).join('|')}):\\d+\\)`);
 const frames = (r) => r.split('\n').filter((l) => /^\s*(at|by) 0x/.test(l));
 const allocatedBy = (r) => frames(r).find((f) => !/vg_replace_malloc|vgpreload_memcheck/.test(f)) || '';
 const leaks = records.filter((r) => /are (definitely|indirectly) lost/.test(r));
