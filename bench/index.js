@@ -177,9 +177,7 @@ async function mainRun() {
   }
 }
 
-if (require.main === module) {
-  mainRun().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+mainRun().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
