@@ -47,7 +47,7 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
   double ms = info[2].As<Napi::Number>().DoubleValue();
   Napi::Function done = info[3].As<Napi::Function>();
   waiter->busy = true;
-  waiter->ledger = sem->ledger;
+  waiter->account = sem->accountRef();
   waiter->state.store(Waiter::kWanted);
   sem->inflight = true;
   if (!TakePoolThread()) {
@@ -82,10 +82,10 @@ Napi::Value WaitThreads(const Napi::CallbackInfo& info) {
 Napi::Value TrySpin(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(info.Env(), kClosed);
+  if (int err = sem->account().Usable()) return Failure(info.Env(), err);
   int err = TryWaitYielding(sem->get(), info[1].As<Napi::Number>().DoubleValue());
   if (err != 0) return Failure(info.Env(), err);
-  sem->Record();
-  ++sem->held;
+  sem->account().Took();
   return info.Env().Undefined();
 }
 

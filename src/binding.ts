@@ -87,11 +87,21 @@ export interface Native {
   getValue(handle: NativeHandle): number;
   /** sem_trywait with sched_yield between tries, for up to `us` µs: undefined when it took a unit, else -errno. */
   trySpin(handle: NativeHandle, us: number): Outcome;
-  /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust), or -EBADF. */
+  /**
+   * Posts back the units that dead holders recorded in the semaphore's
+   * robust ledger; returns how many, or -errno (-ENOENT: no ledger, -EINVAL:
+   * not a ledger, -EBADF: closed). Through the process's ledger when a robust
+   * handle of the semaphore opened it, else through the ledger opened for
+   * this call only, without a slot.
+   */
   recover(handle: NativeHandle): number;
   /** Robust handles: the ledger's holders [pid, units, alive], this process left out when it holds none; -ENOENT when not robust. */
   holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | Failure;
-  /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or -errno (-ENOENT: no ledger). */
+  /**
+   * The holders in the robust ledger of `name` ([pid, units, alive]) of the
+   * semaphore that the name names now, recovering nothing; or -errno
+   * (-ENOENT: no ledger, -EINVAL: not a ledger).
+   */
   ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | Failure;
   /**
    * The semaphore behind `handle`, as a positive number that every handle of
@@ -116,9 +126,9 @@ export interface Native {
   closeWaiter(waiter: NativeWaiter): void;
   /** [pool threads held by waits of this process (every thread), the most they may hold, waits on threads of their own]. */
   waitThreads(): [pool: number, budget: number, dedicated: number];
-  /** This thread's open handles, for the debug lines at exit. */
-  openHandles(): Array<[name: string, held: number, flags: number]>;
-  /** Posts back the units held by the releaseOnExit handles of every thread of the process; returns how many. */
+  /** The units this process holds of the handle's semaphore, as its account counts them (0 while nothing asks for a count); -EBADF once closed. */
+  held(handle: NativeHandle): number;
+  /** Posts back the accounts that some handle asked releaseOnExit of (every thread's); returns how many units. */
   releaseHeld(): number;
   constants: {
     O_CREAT: number;
