@@ -204,7 +204,7 @@ std::atomic<int32_t>* Account::Unrecord() {
   }
 }
 
-int Account::Post() {
+int Account::CountedPost() {
   std::atomic<int32_t>* from = Unrecord();
   if (sem_post(sem_) == 0) return 0;
   int err = errno;
@@ -217,11 +217,6 @@ long Account::Held() const {
   long held = local_.load();
   if (ledger != nullptr) held += ledger->Units()->load();
   return held;
-}
-
-int Account::Usable() const {
-  Ledger* ledger = ledgerView_.load(std::memory_order_relaxed);
-  return ledger != nullptr && ledger->Broken() ? ENOTRECOVERABLE : 0;
 }
 
 long Account::Recover() {

@@ -27,13 +27,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <errno.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 
-namespace psem {
+#include "ledger.h"
 
-class Ledger;
+namespace psem {
 
 // What JS asked of a handle; bits of the `flags` argument of open().
 enum HandleFlags : int {
@@ -47,13 +49,6 @@ struct SemIdentity {
   uint64_t dev = 0;
   uint64_t ino = 0;
   bool operator<(const SemIdentity& other) const { return dev != other.dev ? dev < other.dev : ino < other.ino; }
-};
-
-// Who may use a robust semaphore's ledger: the semaphore's mode and owner.
-struct LedgerOwner {
-  mode_t mode = 0600;
-  long uid = -1;
-  long gid = -1;
 };
 
 class Account {
@@ -95,14 +90,20 @@ class Account {
   }
 
   // sem_post, the unit unrecorded first if the process holds any: 0 or an errno.
-  int Post();
+  int Post() {
+    if (counter_.load(std::memory_order_acquire) == nullptr) return sem_post(sem_) == 0 ? 0 : errno;
+    return CountedPost();
+  }
 
   // Units the process holds, as counted.
   long Held() const;
 
   // 0, or ENOTRECOVERABLE once the robust ledger broke under us (truncated
   // by another process): then nothing more may be taken through the account.
-  int Usable() const;
+  int Usable() const {
+    Ledger* ledger = ledgerView_.load(std::memory_order_relaxed);
+    return ledger != nullptr && ledger->Broken() ? ENOTRECOVERABLE : 0;
+  }
 
   // robust: posts back the units of dead holders now; returns how many.
   long Recover();
@@ -120,6 +121,7 @@ class Account {
   // Takes one unit off the count (the local one first, then the ledger's);
   // returns the counter it came from, or nullptr when the process holds none.
   std::atomic<int32_t>* Unrecord();
+  int CountedPost();
   void Count();
   int Mirror(const LedgerOwner& owner);
 

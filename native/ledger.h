@@ -1,5 +1,5 @@
 // Robust ownership: a ledger beside a named semaphore that records, per
-// process, the units it holds (its account, account.h), so that the units of
+// process, the units it holds (its account: account.h), so that the units of
 // a process that dies holding them (SIGKILL, the OOM killer, a segfault)
 // come back.
 //
@@ -39,10 +39,16 @@
 #include <string>
 #include <vector>
 
-#include "account.h"
 #include "guarded_map.h"
 
 namespace psem {
+
+// Who may use a robust semaphore's ledger: the semaphore's mode and owner.
+struct LedgerOwner {
+  mode_t mode = 0600;
+  long uid = -1;
+  long gid = -1;
+};
 
 class Ledger {
  public:
