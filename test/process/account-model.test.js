@@ -479,6 +479,9 @@ async function oneRun(track, value0, configs, cmds, endings) {
     // Units really missing: at most the possibly missing ones.
     totals.missing += Math.max(0, hi - final);
     for (const key of ['sigkills', 'churnKills', 'possiblyMissing', 'workersTerminated']) totals[key] += m.stats[key];
+  } catch (err) {
+    err.message += `\n      the steps that ran: ${m.stats.ran.join(', ')}`;
+    throw err;
   } finally {
     for (const actor of r.actors) {
       if (actor.child.exitCode === null && actor.child.signalCode === null) actor.child.kill('SIGKILL');
