@@ -232,9 +232,14 @@ Napi::Value Recover(const Napi::CallbackInfo& info) {
   if (sem == nullptr) return Failure(env, kClosed);
   Account& account = sem->account();
   if (account.ledger() != nullptr) return Napi::Number::New(env, static_cast<double>(account.Recover()));
+  // The same owner check as a robust open: a ledger someone else made could
+  // name units that nobody took.
+  SemFileOwner file;
+  InspectSemFile(account.name(), account.sem(), &file);
+  LedgerOwner owner;
+  owner.uid = file.uid;
   int err = 0;
-  std::unique_ptr<Ledger> ledger =
-      Ledger::Open(account.name(), LedgerOwner(), account.sem(), account.id().ino, false, &err);
+  std::unique_ptr<Ledger> ledger = Ledger::Open(account.name(), owner, account.sem(), account.id().ino, false, &err);
   if (!ledger) return Failure(env, err);
   return Napi::Number::New(env, static_cast<double>(ledger->Recover(account.sem())));
 }

@@ -119,6 +119,16 @@ describe('robust ledgers that someone else broke (issue 20)', function () {
       expect(valueOf(name)).to.equal(0);
     });
 
+    it("recover refuses a ledger that another user than the semaphore's owner made (it could name units nobody took)", async function () {
+      if (process.getuid() !== 0) this.skip(); // chown needs root
+      const name = uniqueName('recover-foreign');
+      new Semaphore(name, { value: 1, robust: true }).close();
+      fs.chownSync(ledgerPath(name), 65534, 65534);
+      const result = await cli('recover', name);
+      expectFailure(result, 1, /EPERM|another user|not permitted/);
+      expect(valueOf(name)).to.equal(1);
+    });
+
     it('recover reports exactly what it posted', async () => {
       const name = uniqueName('recover-count');
       new Semaphore(name, { value: 3, robust: true }).close();
