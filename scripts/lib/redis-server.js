@@ -57,8 +57,12 @@ function redisCliPath() {
  * `sentinel` (a Sentinel: its config file is written in its directory).
  */
 async function startRedis(options = {}) {
-  const { command = redisServerPath(), port = await freePort(), args: extra = [], sentinel } =
-    typeof options === 'string' ? { command: options } : options;
+  const {
+    command = redisServerPath(),
+    port = await freePort(),
+    args: extra = [],
+    sentinel,
+  } = typeof options === 'string' ? { command: options } : options;
   if (!command) throw new Error('redis-server is not installed');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psem-redis-'));
   const log = path.join(dir, 'redis.log');

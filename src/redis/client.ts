@@ -83,7 +83,11 @@ export function whenReachable<T>(
   unreachable: () => Error,
   late: (value: T) => void,
 ): Promise<T> {
-  const c = client as unknown as { status?: unknown; once?(event: string, fn: () => void): void; removeListener?(event: string, fn: () => void): void };
+  const c = client as unknown as {
+    status?: unknown;
+    once?(event: string, fn: () => void): void;
+    removeListener?(event: string, fn: () => void): void;
+  };
   if (c.status === undefined || c.status === 'ready' || typeof c.once !== 'function') return command;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -107,7 +111,7 @@ export function whenReachable<T>(
         settled = true;
         clearTimeout(timer);
         c.removeListener?.('ready', ready);
-        reject(err as Error);
+        reject(err);
       },
     );
   });

@@ -180,7 +180,13 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    */
   tryAcquire(): Promise<boolean> {
     if (!acquireChannel.hasSubscribers) return this.untracedTryAcquire();
-    return traceAcquire(this, undefined, () => this.untracedTryAcquire(), (took) => (took ? this.token : undefined), 'tryAcquire');
+    return traceAcquire(
+      this,
+      undefined,
+      () => this.untracedTryAcquire(),
+      (took) => (took ? this.token : undefined),
+      'tryAcquire',
+    );
   }
 
   private async untracedTryAcquire(): Promise<boolean> {

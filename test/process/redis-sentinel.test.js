@@ -95,7 +95,10 @@ describe('RedisSemaphore through Sentinel: failovers', function () {
     // lease, last renewed before that kill at the latest, ended within
     // LEASE_MS of it. 300 ms for a loaded machine's late timers.
     const lastKillBefore = (t) => Math.max(...rounds.filter((r) => r.killedAt <= t).map((r) => r.killedAt), -Infinity);
-    const { failures, figures, enters, holds } = checkHolds(workers, (older, younger) => Math.max(lastKillBefore(younger.from), older.from) + LEASE_MS + 300);
+    const { failures, figures, enters, holds } = checkHolds(
+      workers,
+      (older, younger) => Math.max(lastKillBefore(younger.from), older.from) + LEASE_MS + 300,
+    );
     // How far the first token after each failover is above the last before it: the room the clocks have.
     const gaps = rounds.map((r) => {
       const last = enters.filter((e) => e.t < r.killedAt).at(-1);
@@ -116,8 +119,10 @@ describe('RedisSemaphore through Sentinel: failovers', function () {
       const hold = holds.find((h) => h.token === enter.token);
       if (hold.to < killedAt) continue; // it ended before the kill
       const deadline = killedAt + LEASE_MS + 300;
-      if (!hold.told || hold.told.t > deadline) failures.push(`token ${hold.token}, begun on a master whose replica missed it: not told 'lost' within its lease`);
-      if (!hold.aborted || hold.aborted.t > deadline) failures.push(`token ${hold.token}, begun on a master whose replica missed it: its signal did not abort within its lease`);
+      if (!hold.told || hold.told.t > deadline)
+        failures.push(`token ${hold.token}, begun on a master whose replica missed it: not told 'lost' within its lease`);
+      if (!hold.aborted || hold.aborted.t > deadline)
+        failures.push(`token ${hold.token}, begun on a master whose replica missed it: its signal did not abort within its lease`);
     }
     expect(failures).to.deep.equal([]);
     expect(rounds).to.have.length(FAILOVERS);

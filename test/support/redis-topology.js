@@ -224,7 +224,9 @@ function checkHolds(workers, deadlineOf) {
   const enters = all.filter((e) => e.ev === 'enter').sort((a, b) => a.t - b.t);
   for (let i = 1; i < enters.length; i++) {
     if (!(enters[i].token > enters[i - 1].token)) {
-      failures.push(`token went backwards: ${enters[i - 1].token} (worker ${enters[i - 1].worker}) then ${enters[i].token} (worker ${enters[i].worker})`);
+      failures.push(
+        `token went backwards: ${enters[i - 1].token} (worker ${enters[i - 1].worker}) then ${enters[i].token} (worker ${enters[i].worker})`,
+      );
     }
   }
   const holds = enters.map((enter) => {
@@ -247,9 +249,11 @@ function checkHolds(workers, deadlineOf) {
       const deadline = deadlineOf(older, younger);
       const what = `holds overlap: token ${older.token} (worker ${older.worker}) until ${older.to.toFixed(0)}, token ${younger.token} (worker ${younger.worker}) from ${younger.from.toFixed(0)}`;
       if (!older.told) failures.push(`${what}; the older was never told 'lost'`);
-      else if (older.told.t > deadline) failures.push(`${what}; the older was told 'lost' ${(older.told.t - deadline).toFixed(0)} ms after its lease's end`);
+      else if (older.told.t > deadline)
+        failures.push(`${what}; the older was told 'lost' ${(older.told.t - deadline).toFixed(0)} ms after its lease's end`);
       if (!older.aborted) failures.push(`${what}; the older's signal never aborted`);
-      else if (older.aborted.t > deadline) failures.push(`${what}; the older's signal aborted ${(older.aborted.t - deadline).toFixed(0)} ms after its lease's end`);
+      else if (older.aborted.t > deadline)
+        failures.push(`${what}; the older's signal aborted ${(older.aborted.t - deadline).toFixed(0)} ms after its lease's end`);
     }
   }
   return {
