@@ -83,34 +83,28 @@ export function whenReachable<T>(
   unreachable: () => Error,
   late: (value: T) => void,
 ): Promise<T> {
-  const c = client as unknown as {
-    status?: unknown;
-    once?(event: string, fn: () => void): void;
-    removeListener?(event: string, fn: () => void): void;
-  };
-  if (c.status === undefined || c.status === 'ready' || typeof c.once !== 'function') return command;
+  if (statusOf(client) === undefined || statusOf(client) === 'ready') return command;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    const ready = (): void => clearTimeout(timer); // sent now: answered as on any live connection
+    // No 'ready' listener per command (many semaphores may share one client):
+    // a connection that came up meanwhile has sent the command, which is
+    // then answered as on any live connection.
     const timer = setTimeout(() => {
+      if (statusOf(client) === 'ready') return;
       settled = true;
-      c.removeListener?.('ready', ready);
       reject(unreachable());
     }, ms);
-    c.once?.('ready', ready);
     command.then(
       (value) => {
         if (settled) return late(value);
         settled = true;
         clearTimeout(timer);
-        c.removeListener?.('ready', ready);
         resolve(value);
       },
       (err: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        c.removeListener?.('ready', ready);
         reject(err);
       },
     );

@@ -6,12 +6,13 @@
 // stops it).
 const diagnostics = require('node:diagnostics_channel');
 const util = require('node:util');
+const { setTimeout: sleep } = require('node:timers/promises');
 const { expect } = require('chai');
 const Redis = require('ioredis');
 const { RedisSemaphore } = require('posix-semaphore/redis');
 const { run } = require('../support/helpers');
 const { cleanKeys, uniqueRedisName } = require('../support/redis');
-const { startRedis, redisServerPath } = require('../../scripts/lib/redis-server');
+const { startRedis, redisServerPath, freePort } = require('../../scripts/lib/redis-server');
 
 describe('RedisSemaphore on real deployments', function () {
   this.timeout(60_000);
@@ -147,6 +148,30 @@ describe('RedisSemaphore on real deployments', function () {
     expect(result.untimed.code).to.equal('ERR_SEMAPHORE_REDIS');
     expect(result.untimed.ms).to.be.below(2500);
     expect(Number(/^exit (\d+)/.exec(exit)[1]), 'ms from close() to the exit').to.be.below(1000);
+  });
+
+  it('a try that gave up on a Redis that was down, and still runs when Redis comes back, gives its unit back at once', async () => {
+    const port = await freePort();
+    const name = uniqueRedisName('late');
+    const sem = new RedisSemaphore(name, { url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300, leaseMs: 60_000 });
+    sems.push(sem);
+    const err = await sem.tryAcquire().catch((e) => e);
+    expect(err.code).to.equal('ERR_SEMAPHORE_REDIS');
+    expect(err.message).to.match(/connectTimeoutMs \(300 ms\)/);
+    const late = await startRedis({ port }); // ioredis reconnects and runs the queued try
+    const admin = new Redis(late.url);
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await admin.get(`{semaphore:${name}}:token`)) === null && Date.now() < deadline) await sleep(20);
+      expect(await admin.get(`{semaphore:${name}}:token`), 'the queued try ran').to.not.equal(null);
+      while ((await admin.zcard(`{semaphore:${name}}:holders`)) > 0 && Date.now() < deadline) await sleep(20);
+      expect(await admin.zcard(`{semaphore:${name}}:holders`), 'and its unit was given back (its lease: 60 s)').to.equal(0);
+      expect(sem.held).to.equal(0);
+    } finally {
+      admin.disconnect();
+      await sem.close();
+      await late.stop();
+    }
   });
 
   it('connectTimeoutMs: a bad value is refused before any Redis call', () => {
