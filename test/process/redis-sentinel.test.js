@@ -44,7 +44,7 @@ describe('RedisSemaphore through Sentinel: failovers', function () {
   it(`3 processes take turns while the master is killed ${FAILOVERS} times (the replica promoted having missed the last writes): tokens only go up, every overlap is reported to the older holder within its lease, nothing hangs`, async () => {
     const name = uniqueRedisName('sentinel');
     const connect = { sentinels: set.sentinelPorts, master: set.masterName };
-    for (let i = 1; i <= 3; i++) workers.push(startFailoverWorker(connect, name, { leaseMs: LEASE_MS }, i));
+    for (let i = 1; i <= 3; i++) workers.push(startFailoverWorker(connect, name, { leaseMs: LEASE_MS, long: 0 }, i));
     const total = () => workers.reduce((n, w) => n + w.holds(), 0);
     const rounds = [];
     let missedHolds = 0;
@@ -59,22 +59,50 @@ describe('RedisSemaphore through Sentinel: failovers', function () {
         // promoted); the master dies once a hold that the replica missed
         // has begun, a long one if one begins in time.
         beforeKill: async () => {
-          for (const w of workers) w.long(0);
-          await until('no long hold in progress', () => !workers.some((w) => w.insideLong(1000)), 10_000, 20);
+          // Nobody inside when the link is cut: every release so far reaches the
+          // replica, and the holds it misses are those that begin after.
+          for (const w of workers) w.pause();
+          // (an acquire that was already waiting may still take a unit: wait until none
+          // has been inside for 150 ms, time for the last release to reach the replica)
+          let quietSince = Infinity;
+          await until(
+            'no hold in progress',
+            () => {
+              const t = Number(process.hrtime.bigint()) / 1e6;
+              if (workers.some((w) => w.inside())) quietSince = Infinity;
+              else quietSince = Math.min(quietSince, t);
+              return t - quietSince >= 150;
+            },
+            15_000,
+            10,
+          );
           const stoppedAt = Number(process.hrtime.bigint()) / 1e6;
           process.kill(replica.pid, 'SIGSTOP');
           // Cut the replication link while the replica cannot reconnect: what the master
           // writes from now on never reaches it (what was sent before still does).
           await ask(await set.masterPort(), 'CLIENT', 'KILL', 'TYPE', 'replica');
-          for (const w of workers) w.long(1);
+          for (const w of workers) {
+            w.long(1);
+            w.resume();
+          }
           const missed = () => workers.flatMap((w) => w.events).filter((e) => e.ev === 'enter' && e.t > stoppedAt);
           await until('a hold the replica missed', () => missed().some((e) => e.ms > 1000), 700, 5).catch(() => undefined);
           missedHolds += missed().length;
           missedLong.push(...missed().filter((e) => e.ms > 1000));
+            console.log(
+              'round',
+              round,
+              'missed',
+              missed().length,
+              'inside',
+              workers.map((w) => w.inside()),
+              'last',
+              workers.map((w) => JSON.stringify(w.events.at(-1))),
+            );
         },
         afterKill: async () => {
           process.kill(replica.pid, 'SIGCONT');
-          for (const w of workers) w.long(0.2);
+          for (const w of workers) w.long(0);
         },
       });
       rounds.push(result);

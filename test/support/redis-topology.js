@@ -198,6 +198,18 @@ function startFailoverWorker(connect, name, options, seed) {
     long(share) {
       child.stdin.write(`long ${share}\n`);
     },
+    /** Takes no new unit until resume(). */
+    pause() {
+      child.stdin.write('pause\n');
+    },
+    resume() {
+      child.stdin.write('resume\n');
+    },
+    /** Whether it is inside a hold now. */
+    inside() {
+      const enter = events.findLast((e) => e.ev === 'enter');
+      return enter !== undefined && !events.some((e) => e.token === enter.token && e.ev !== 'enter' && e.ev !== 'aborted' && e.ev !== 'lost');
+    },
     /** Whether it is inside a hold of more than `ms` now. */
     insideLong(ms) {
       const enter = events.findLast((e) => e.ev === 'enter');
