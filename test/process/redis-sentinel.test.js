@@ -89,16 +89,16 @@ describe('RedisSemaphore through Sentinel: failovers', function () {
           await until('a hold the replica missed', () => missed().some((e) => e.ms > 1000), 700, 5).catch(() => undefined);
           missedHolds += missed().length;
           missedLong.push(...missed().filter((e) => e.ms > 1000));
-            console.log(
-              'round',
-              round,
-              'missed',
-              missed().length,
-              'inside',
-              workers.map((w) => w.inside()),
-              'last',
-              workers.map((w) => JSON.stringify(w.events.at(-1))),
-            );
+          console.log(
+            'round',
+            round,
+            'missed',
+            missed().length,
+            'inside',
+            workers.map((w) => w.inside()),
+            'last',
+            workers.map((w) => JSON.stringify(w.events.at(-1))),
+          );
         },
         afterKill: async () => {
           process.kill(replica.pid, 'SIGCONT');
