@@ -2,131 +2,437 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <utility>
+#include <vector>
 
-#include "pool_budget.h"
+#include "env.h"
 #include "waits.h"
 
 namespace psem {
 namespace {
 
-// Milliseconds a wait on a thread of its own waits between looks at whether
-// it is still wanted, or its environment is going (a worker's terminate()
-// waits for that look). Measured: 100 such threads at 100 ms slices cost
-// 2-3 % of a core idle here, at 250 ms about 1 %. A unit taken after nobody
-// wants it is posted back at once, whatever the slice.
-constexpr double kThreadSliceMs = 250;
+// Past the cap, a thread serves several waits: it blocks on each in turn for
+// this long and tries the others between slices, so a post reaches such a
+// wait within about this long (docs/threadpool.md).
+constexpr double kShareSliceMs = 20;
+// An idle thread waits this long for another wait before it ends.
+constexpr int kIdleMs = 1000;
+// The most threads by default; POSIX_SEMAPHORE_WAIT_THREADS (1-4096) sets it.
+constexpr int kDefaultCap = 128;
+// StopWait re-sends the signal this often while the thread still waits (a
+// signal that landed just before the thread blocked ended nothing), and gives
+// up after kStopGiveUpMs (a thread that waits on: the slice ends it).
+constexpr long kResendUs = 200;
+constexpr long kStopGiveUpMs = 50;
 
-// A wait on a thread of its own, for when the pool has no thread to spare:
-// it waits in slices of kThreadSliceMs until it takes a unit, nobody wants
-// one any more, or its environment goes, and tells JS through a
-// thread-safe function.
+// ---- The wake signal ------------------------------------------------------
 //
-// Threads: Start() runs on the JS thread; Run() on the new thread, which
-// calls the thread-safe function once at most and releases it (or finds it
-// closing: the environment is going); CallJs() on the JS thread, or during
-// teardown with no env (JS will never see the unit: post it back);
-// Finalize() on the JS thread once the function is released or closed: it
-// stops the thread (within a slice) and joins it, so the thread never
-// outlives the function. CallJs and Finalize each own a reference to the
-// WaitThread, whichever comes last frees it, on the JS thread.
-class WaitThread {
- public:
-  static bool Start(napi_env env, napi_value done, const WaiterRef& waiter, const std::shared_ptr<Sem>& sem) {
-    auto self = std::make_shared<WaitThread>(waiter, sem);
-    auto* finalizing = new std::shared_ptr<WaitThread>(self);
-    napi_value name;
-    if (napi_create_string_utf8(env, "posix-semaphore:acquire", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-        napi_create_threadsafe_function(env, done, nullptr, name, 0, 1, finalizing, Finalize, nullptr, CallJs,
-                                        &self->tsfn_) != napi_ok) {
-      delete finalizing;
-      return false;
-    }
-    auto* running = new std::shared_ptr<WaitThread>(self);  // the thread's own reference
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);  // sem_clockwait needs little
-    self->started_ = pthread_create(&self->thread_, &attr, Run, running) == 0;
-    pthread_attr_destroy(&attr);
-    if (!self->started_) {
-      delete running;
-      napi_release_threadsafe_function(self->tsfn_, napi_tsfn_abort);  // Finalize frees it
-      return false;
-    }
-    ThreadWaitStarted();
-    return true;
+// A real-time signal that nobody in the process handles (its action is the
+// default when the first wait starts, scanning down from SIGRTMAX), caught
+// with SA_RESTART and every signal blocked while the handler runs. The addon
+// sends it only to its own wait threads (pthread_kill), which block every
+// other signal, and only while they wait; its handler does nothing for those
+// (the timed futex wait under sem_clockwait returns EINTR after any handler,
+// SA_RESTART or not). So the program's handlers, libuv's and other addons'
+// never see it, and no other thread's system call is interrupted. Sent by
+// anyone else (kill, sigqueue), it does what it did before the addon came:
+// the handler puts the default action back and raises it (the process ends).
+// If someone installs another handler on it later, the addon stops sending
+// it (StopWait checks before each send) and a wait then ends at its slice.
+int wakeSignal = 0;  // 0: none (no real-time signals, or every one in use)
+
+extern "C" void OnWakeSignal(int sig, siginfo_t* info, void*) {
+  if (info != nullptr && info->si_code == SI_TKILL && info->si_pid == getpid()) return;  // ours: EINTR is all it is for
+  int savedErrno = errno;
+  struct sigaction fallback;
+  memset(&fallback, 0, sizeof fallback);
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  sigaction(sig, &fallback, nullptr);
+  raise(sig);  // blocked while this handler runs: acts once it returns
+  errno = savedErrno;
+}
+
+int InstallWakeSignal() {
+#ifdef SIGRTMIN
+  for (int sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
+    struct sigaction current;
+    if (sigaction(sig, nullptr, &current) != 0) continue;
+    if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) continue;
+    struct sigaction ours;
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = OnWakeSignal;
+    ours.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&ours.sa_mask);
+    if (sigaction(sig, &ours, nullptr) == 0) return sig;  // valgrind refuses the ones it keeps: try the next
   }
+#endif
+  return 0;
+}
 
-  WaitThread(WaiterRef waiter, std::shared_ptr<Sem> sem)
-      : waiter_(std::move(waiter)), sem_(std::move(sem)), semaphore_(sem_->get()) {}
-
- private:
-  // The thread's reference becomes the message's. Finalize's reference
-  // outlives the thread (it joins first), so the last one never drops here.
-  static void* Run(void* arg) {
-    auto* running = static_cast<std::shared_ptr<WaitThread>*>(arg);
-    WaitThread* self = running->get();
-    int err;
-    for (;;) {
-      if (self->stop_.load() || self->waiter_->state.load() == Waiter::kUnwanted) {
-        err = ECANCELED;
-        break;
-      }
-      err = TimedWait(self->semaphore_, kThreadSliceMs, nullptr);
-      if (err == ETIMEDOUT) {
-        self->waiter_->Recover();
-        continue;
-      }
-      if (err == 0 && !self->waiter_->Keep()) err = ECANCELED;
-      break;
-    }
-    self->err_ = err;
-    ThreadWaitEnded();
-    // CallJs frees the message's reference, even during teardown.
-    napi_threadsafe_function tsfn = self->tsfn_;
-    if (napi_call_threadsafe_function(tsfn, running, napi_tsfn_blocking) == napi_ok) {
-      napi_release_threadsafe_function(tsfn, napi_tsfn_release);
-    } else {
-      // Closing: the environment is going, and JS will never see this.
-      if (err == 0 && self->waiter_->state.exchange(Waiter::kIdle) == Waiter::kHolding) self->waiter_->PostBack();
-      delete running;
-    }
-    return nullptr;
-  }
-
-  static void CallJs(napi_env env, napi_value done, void* /*context*/, void* data) {
-    std::unique_ptr<std::shared_ptr<WaitThread>> message(static_cast<std::shared_ptr<WaitThread>*>(data));
-    WaitThread& self = **message;
-    if (env == nullptr || done == nullptr) {
-      if (self.err_ == 0 && self.waiter_->state.exchange(Waiter::kIdle) == Waiter::kHolding) self.waiter_->PostBack();
-      return;
-    }
-    Deliver(env, done, *self.waiter_, *self.sem_, self.err_);
-  }
-
-  static void Finalize(napi_env /*env*/, void* data, void* /*hint*/) {
-    std::unique_ptr<std::shared_ptr<WaitThread>> finalizing(static_cast<std::shared_ptr<WaitThread>*>(data));
-    WaitThread& self = **finalizing;
-    self.stop_.store(true);
-    if (self.started_) pthread_join(self.thread_, nullptr);
-  }
-
-  WaiterRef waiter_;
-  std::shared_ptr<Sem> sem_;  // keeps the mapping
-  sem_t* semaphore_;
-  napi_threadsafe_function tsfn_ = nullptr;
-  pthread_t thread_{};
-  bool started_ = false;
-  std::atomic<bool> stop_{false};
-  int err_ = 0;
-};
+bool WakeSignalIsOurs() {
+  struct sigaction current;
+  return wakeSignal != 0 && sigaction(wakeSignal, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) != 0 &&
+         current.sa_sigaction == OnWakeSignal;
+}
 
 }  // namespace
 
-bool StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, const std::shared_ptr<Sem>& sem) {
-  return WaitThread::Start(env, done, waiter, sem);
+// ---- The threads ----------------------------------------------------------
+
+struct WaitThread {
+  pthread_t id{};
+  std::condition_variable work;
+  std::vector<std::shared_ptr<WaitJob>> jobs;  // the waits it serves
+  size_t next = 0;                             // the one it blocks on next, when sharing
+};
+
+namespace {
+
+// Every wait thread of the process. Immortal: threads may still run while
+// static destructors do, at exit.
+struct Threads {
+  std::mutex mutex;
+  std::vector<WaitThread*> all;
+  int waits = 0;
+  int cap = kDefaultCap;
+};
+Threads& ProcessThreads() {
+  static Threads* threads = [] {
+    auto* t = new Threads();
+    const char* value = getenv("POSIX_SEMAPHORE_WAIT_THREADS");
+    int n = value != nullptr ? atoi(value) : 0;
+    if (n >= 1 && n <= 4096) t->cap = n;
+    wakeSignal = InstallWakeSignal();
+    return t;
+  }();
+  return *threads;
+}
+
+}  // namespace
+
+// The delivery of one environment's waits to its JS thread, and what
+// teardown must stop. Touched on that JS thread but for `mutex`'s members.
+struct WaitHub {
+  std::mutex mutex;
+  napi_threadsafe_function tsfn = nullptr;  // (mutex) nullptr once Node has finalised it
+  std::atomic<bool> closing{false};         // the environment is going: every wait ends
+  int running = 0;                          // (mutex) waits not yet handed over by their thread
+  std::condition_variable handedOver;
+  std::vector<std::shared_ptr<WaitJob>> stranded;  // (mutex) ended while closing: for the JS thread to drop
+  std::set<std::shared_ptr<WaitJob>> inflight;     // JS thread: started, not yet delivered
+};
+
+// One wait in flight. `waiter`, `sem` and `done` are dropped on the JS thread.
+struct WaitJob {
+  WaiterRef waiter;
+  std::shared_ptr<Sem> sem;  // keeps the mapping
+  sem_t* semaphore;
+  std::shared_ptr<WaitHub> hub;
+  napi_ref done = nullptr;
+  double sliceMs;
+  std::atomic<bool> busy{false};  // its thread is in (or about to enter) a sem_* call for it
+  WaitThread* thread = nullptr;   // (Threads::mutex) the thread serving it, until it ends
+  int err = 0;
+
+  bool Unwanted() const { return waiter->state.load() == Waiter::kUnwanted || hub->closing.load(); }
+};
+
+namespace {
+
+bool StopPolling(void* job) { return static_cast<WaitJob*>(job)->Unwanted(); }
+
+// The thread serving `job` (Threads::mutex held): interrupt whatever it waits on.
+void Kick(WaitThread* thread) {
+  if (thread != nullptr && WakeSignalIsOurs()) pthread_kill(thread->id, wakeSignal);
+}
+
+// One turn of `job` on its thread: a blocking wait of `ms`, or a try.
+// Returns true when the wait is over (job.err says how).
+bool Turn(WaitJob& job, bool block, double ms) {
+  // busy before the look at Unwanted, as StopWait sets Unwanted before it
+  // looks at busy: one of the two sees the other.
+  job.busy.store(true);
+  int err;
+  if (job.Unwanted()) {
+    err = ECANCELED;
+  } else if (block) {
+    err = WaitOnce(job.semaphore, DeadlineIn(ms), StopPolling, &job);
+  } else {
+    err = sem_trywait(job.semaphore) == 0 ? 0 : errno;
+  }
+  if (err == 0 && !job.waiter->Keep()) err = ECANCELED;  // posted back already
+  job.busy.store(false);
+  if (err == EINTR || err == EAGAIN || err == ETIMEDOUT) {
+    if (!job.Unwanted()) {
+      if (err == ETIMEDOUT) job.waiter->Recover();
+      return false;
+    }
+    err = ECANCELED;
+  }
+  job.err = err;
+  return true;
+}
+
+void CallJs(napi_env env, napi_value, void*, void* data);
+
+// The wait is over and off its thread: to JS, or (its environment going)
+// its unit back to the semaphore.
+void HandOver(std::shared_ptr<WaitJob> job) {
+  std::shared_ptr<WaitHub> hub = job->hub;
+  std::lock_guard<std::mutex> lock(hub->mutex);
+  auto* message = new std::shared_ptr<WaitJob>(job);
+  if (hub->closing.load() || hub->tsfn == nullptr ||
+      napi_call_threadsafe_function(hub->tsfn, message, napi_tsfn_nonblocking) != napi_ok) {
+    delete message;
+    if (job->err == 0 && job->waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job->waiter->PostBack();
+    hub->stranded.push_back(std::move(job));
+  }
+  if (--hub->running == 0) hub->handedOver.notify_all();
+}
+
+void* Run(void* arg) {
+  auto* self = static_cast<WaitThread*>(arg);
+  if (wakeSignal != 0) {
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, wakeSignal);
+    pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
+  }
+  Threads& threads = ProcessThreads();
+  std::unique_lock<std::mutex> lock(threads.mutex);
+  std::vector<std::shared_ptr<WaitJob>> jobs, ended;
+  for (;;) {
+    if (self->jobs.empty()) {
+      if (self->work.wait_for(lock, std::chrono::milliseconds(kIdleMs), [self] { return !self->jobs.empty(); }))
+        continue;
+      break;  // idle for long enough
+    }
+    jobs = self->jobs;
+    size_t first = self->next++ % jobs.size();
+    lock.unlock();
+    // Alone: one long wait. Sharing: a slice on one, then a try of each other.
+    for (size_t k = 0; k < jobs.size(); k++) {
+      WaitJob& job = *jobs[(first + k) % jobs.size()];
+      bool block = k == 0;
+      if (Turn(job, block, jobs.size() == 1 ? job.sliceMs : kShareSliceMs))
+        ended.push_back(jobs[(first + k) % jobs.size()]);
+    }
+    jobs.clear();
+    lock.lock();
+    for (const auto& job : ended) {
+      self->jobs.erase(std::find(self->jobs.begin(), self->jobs.end(), job));
+      job->thread = nullptr;
+      threads.waits--;
+    }
+    lock.unlock();
+    for (auto& job : ended) HandOver(std::move(job));
+    ended.clear();
+    lock.lock();
+  }
+  threads.all.erase(std::find(threads.all.begin(), threads.all.end(), self));
+  lock.unlock();
+  delete self;
+  return nullptr;
+}
+
+// A new thread (Threads::mutex held), or nullptr when none could start.
+WaitThread* NewThread(Threads& threads) {
+  auto* thread = new WaitThread();
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);  // the thread starts with every signal blocked
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);  // sem_clockwait needs little
+  bool started = pthread_create(&thread->id, &attr, Run, thread) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (!started) {
+    delete thread;
+    return nullptr;
+  }
+  threads.all.push_back(thread);
+  return thread;
+}
+
+// A thread for `job`: an idle one, else a new one under the cap, else (or
+// when none can start) the one serving the fewest.
+int Assign(const std::shared_ptr<WaitJob>& job) {
+  Threads& threads = ProcessThreads();
+  std::lock_guard<std::mutex> lock(threads.mutex);
+  WaitThread* best = nullptr;
+  for (WaitThread* thread : threads.all) {
+    if (best == nullptr || thread->jobs.size() < best->jobs.size()) best = thread;
+    if (best->jobs.empty()) break;
+  }
+  if ((best == nullptr || !best->jobs.empty()) && static_cast<int>(threads.all.size()) < threads.cap) {
+    if (WaitThread* fresh = NewThread(threads)) best = fresh;
+  }
+  if (best == nullptr) return EAGAIN;
+  best->jobs.push_back(job);
+  job->thread = best;
+  threads.waits++;
+  best->work.notify_one();
+  if (best->jobs.size() == 2) Kick(best);  // it waits alone in a long slice: share from now on
+  return 0;
+}
+
+// ---- Delivery -------------------------------------------------------------
+
+void CallJs(napi_env env, napi_value, void*, void* data) {
+  std::unique_ptr<std::shared_ptr<WaitJob>> message(static_cast<std::shared_ptr<WaitJob>*>(data));
+  std::shared_ptr<WaitJob> job = std::move(*message);
+  WaitHub& hub = *job->hub;
+  if (env == nullptr) {
+    // The environment is going: JS never sees this.
+    if (job->err == 0 && job->waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job->waiter->PostBack();
+    return;  // the rest is freed with the environment
+  }
+  hub.inflight.erase(job);
+  if (job->waiter->job == job) job->waiter->job.reset();
+  if (hub.inflight.empty()) napi_unref_threadsafe_function(env, hub.tsfn);  // nothing keeps the loop alive
+  napi_value done = nullptr;
+  napi_get_reference_value(env, job->done, &done);
+  napi_delete_reference(env, job->done);
+  if (done != nullptr) Deliver(env, done, *job->waiter, *job->sem, job->err);
+  job->waiter.reset();
+  job->sem.reset();
+}
+
+void FinalizeHub(napi_env, void* data, void*) {
+  std::unique_ptr<std::shared_ptr<WaitHub>> hub(static_cast<std::shared_ptr<WaitHub>*>(data));
+  std::lock_guard<std::mutex> lock((*hub)->mutex);
+  (*hub)->tsfn = nullptr;
+  (*hub)->closing.store(true);
+}
+
+void StopAll(WaitHub& hub) {
+  hub.closing.store(true);
+  {
+    // Every thread at once...
+    std::lock_guard<std::mutex> lock(ProcessThreads().mutex);
+    for (const auto& job : hub.inflight) Kick(job->thread);
+  }
+  // ...then each until it is out of its wait (at once, unless a signal came too early).
+  for (const auto& job : hub.inflight) StopWait(*job);
+  std::unique_lock<std::mutex> lock(hub.mutex);
+  hub.handedOver.wait_for(lock, std::chrono::milliseconds(kStopGiveUpMs), [&hub] { return hub.running == 0; });
+}
+
+// Environment teardown: every wait of the environment ends now, together.
+void OnTeardown(void* arg) {
+  std::unique_ptr<std::shared_ptr<WaitHub>> hub(static_cast<std::shared_ptr<WaitHub>*>(arg));
+  StopAll(**hub);
+  std::vector<std::shared_ptr<WaitJob>> stranded;
+  {
+    std::lock_guard<std::mutex> lock((*hub)->mutex);
+    stranded.swap((*hub)->stranded);
+  }
+  for (const auto& job : stranded) {
+    (*hub)->inflight.erase(job);
+    job->sem->inflight = false;  // the mapping may close with the environment
+    job->waiter.reset();
+    job->sem.reset();
+  }
+}
+
+// This environment's hub, made at its first wait.
+WaitHub* HubOf(napi_env env, std::shared_ptr<WaitHub>* out) {
+  Instance* instance = Napi::Env(env).GetInstanceData<Instance>();
+  if (instance == nullptr || !instance->waiters) return nullptr;
+  std::shared_ptr<WaitHub>& hub = instance->waiters->hub;
+  if (!hub) {
+    auto fresh = std::make_shared<WaitHub>();
+    napi_value name;
+    auto* finalizing = new std::shared_ptr<WaitHub>(fresh);
+    // The hook before the function: Node closes the function (its own hook)
+    // first, then ours stops the waits.
+    auto* tearing = new std::shared_ptr<WaitHub>(fresh);
+    if (napi_add_env_cleanup_hook(env, OnTeardown, tearing) != napi_ok) {
+      delete tearing;
+      delete finalizing;
+      return nullptr;
+    }
+    if (napi_create_string_utf8(env, "posix-semaphore:acquire", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, finalizing, FinalizeHub, nullptr, CallJs,
+                                        &fresh->tsfn) != napi_ok) {
+      delete finalizing;
+      fresh->closing.store(true);  // OnTeardown frees `tearing`
+      return nullptr;
+    }
+    napi_unref_threadsafe_function(env, fresh->tsfn);
+    hub = std::move(fresh);
+  }
+  *out = hub;
+  return hub.get();
+}
+
+}  // namespace
+
+int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, const std::shared_ptr<Sem>& sem,
+                    double sliceMs) {
+  std::shared_ptr<WaitHub> hub;
+  if (HubOf(env, &hub) == nullptr || hub->closing.load()) return ECANCELED;
+  auto job = std::make_shared<WaitJob>();
+  job->waiter = waiter;
+  job->sem = sem;
+  job->semaphore = sem->get();
+  job->hub = hub;
+  job->sliceMs = sliceMs;
+  if (napi_create_reference(env, done, 1, &job->done) != napi_ok) return ECANCELED;
+  waiter->job = job;
+  {
+    std::lock_guard<std::mutex> lock(hub->mutex);
+    hub->running++;
+  }
+  int err = Assign(job);
+  if (err != 0) {
+    std::lock_guard<std::mutex> lock(hub->mutex);
+    hub->running--;
+    waiter->job.reset();
+    napi_delete_reference(env, job->done);
+    return err;
+  }
+  if (hub->inflight.empty()) napi_ref_threadsafe_function(env, hub->tsfn);  // a wait keeps the loop alive
+  hub->inflight.insert(std::move(job));
+  return 0;
+}
+
+void StopWait(WaitJob& job) {
+  if (!job.busy.load()) return;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long sentUs = -kResendUs;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long us = (now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000;
+    if (us - sentUs >= kResendUs) {
+      std::lock_guard<std::mutex> lock(ProcessThreads().mutex);
+      Kick(job.thread);
+      sentUs = us;
+    }
+    if (!job.busy.load() || us > kStopGiveUpMs * 1000) return;
+    sched_yield();
+  }
+}
+
+WaitCounts CountWaits() {
+  Threads& threads = ProcessThreads();
+  std::lock_guard<std::mutex> lock(threads.mutex);
+  return {threads.waits, static_cast<int>(threads.all.size()), threads.cap};
 }
 
 }  // namespace psem
