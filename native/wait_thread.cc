@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -97,6 +99,10 @@ struct WaitThread {
   std::condition_variable work;
   std::vector<std::shared_ptr<WaitJob>> jobs;  // the waits it serves
   size_t next = 0;                             // the one it blocks on next, when sharing
+  // The thread's working copies, their room made by Assign() on a JS thread:
+  // a wait thread never calls malloc, which would give it an arena of its
+  // own (64 MiB of address space each, up to 8 per core).
+  std::vector<std::shared_ptr<WaitJob>> turn, ended;
 };
 
 namespace {
@@ -123,16 +129,22 @@ Threads& ProcessThreads() {
 
 }  // namespace
 
-// The delivery of one environment's waits to its JS thread, and what
+// The delivery of one environment's waits to its JS thread (a uv_async_t of
+// its loop: a wait thread hands a wait over without allocating), and what
 // teardown must stop. Touched on that JS thread but for `mutex`'s members.
 struct WaitHub {
+  napi_env env = nullptr;
+  uv_async_t async{};
+  napi_async_context context = nullptr;
+  napi_ref resource = nullptr;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  std::shared_ptr<WaitHub>* closing_self = nullptr;  // kept alive until the handle is closed
   std::mutex mutex;
-  napi_threadsafe_function tsfn = nullptr;  // (mutex) nullptr once Node has finalised it
-  std::atomic<bool> closing{false};         // the environment is going: every wait ends
-  int running = 0;                          // (mutex) waits not yet handed over by their thread
+  std::atomic<bool> closing{false};  // the environment is going: every wait ends
+  int running = 0;                   // (mutex) waits not yet handed over by their thread
   std::condition_variable handedOver;
-  std::vector<std::shared_ptr<WaitJob>> stranded;  // (mutex) ended while closing: for the JS thread to drop
-  std::set<std::shared_ptr<WaitJob>> inflight;     // JS thread: started, not yet delivered
+  WaitJob* delivered = nullptr;                           // (mutex) handed over, newest first
+  std::map<WaitJob*, std::shared_ptr<WaitJob>> inflight;  // JS thread: started, not yet delivered
 };
 
 // One wait in flight. `waiter`, `sem` and `done` are dropped on the JS thread.
@@ -146,6 +158,8 @@ struct WaitJob {
   std::atomic<bool> busy{false};  // its thread is in (or about to enter) a sem_* call for it
   WaitThread* thread = nullptr;   // (Threads::mutex) the thread serving it, until it ends
   int err = 0;
+  bool handedOver = false;  // (WaitHub::mutex) off its thread
+  WaitJob* next = nullptr;  // (WaitHub::mutex) in WaitHub::delivered
 
   bool Unwanted() const { return waiter->state.load() == Waiter::kUnwanted || hub->closing.load(); }
 };
@@ -186,21 +200,20 @@ bool Turn(WaitJob& job, bool block, double ms) {
   return true;
 }
 
-void CallJs(napi_env env, napi_value, void*, void* data);
-
 // The wait is over and off its thread: to JS, or (its environment going)
-// its unit back to the semaphore.
-void HandOver(std::shared_ptr<WaitJob> job) {
-  std::shared_ptr<WaitHub> hub = job->hub;
-  std::lock_guard<std::mutex> lock(hub->mutex);
-  auto* message = new std::shared_ptr<WaitJob>(job);
-  if (hub->closing.load() || hub->tsfn == nullptr ||
-      napi_call_threadsafe_function(hub->tsfn, message, napi_tsfn_nonblocking) != napi_ok) {
-    delete message;
-    if (job->err == 0 && job->waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job->waiter->PostBack();
-    hub->stranded.push_back(std::move(job));
+// its unit back to the semaphore. Allocates nothing.
+void HandOver(WaitJob& job) {
+  WaitHub& hub = *job.hub;
+  std::lock_guard<std::mutex> lock(hub.mutex);
+  job.handedOver = true;
+  if (hub.closing.load()) {
+    if (job.err == 0 && job.waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job.waiter->PostBack();
+  } else {
+    job.next = hub.delivered;
+    hub.delivered = &job;
+    uv_async_send(&hub.async);
   }
-  if (--hub->running == 0) hub->handedOver.notify_all();
+  if (--hub.running == 0) hub.handedOver.notify_all();
 }
 
 void* Run(void* arg) {
@@ -213,33 +226,32 @@ void* Run(void* arg) {
   }
   Threads& threads = ProcessThreads();
   std::unique_lock<std::mutex> lock(threads.mutex);
-  std::vector<std::shared_ptr<WaitJob>> jobs, ended;
   for (;;) {
     if (self->jobs.empty()) {
       if (self->work.wait_for(lock, std::chrono::milliseconds(kIdleMs), [self] { return !self->jobs.empty(); }))
         continue;
       break;  // idle for long enough
     }
-    jobs = self->jobs;
-    size_t first = self->next++ % jobs.size();
+    std::vector<std::shared_ptr<WaitJob>>& turn = self->turn;
+    turn.assign(self->jobs.begin(), self->jobs.end());  // room made by Assign()
+    size_t first = self->next++ % turn.size();
     lock.unlock();
     // Alone: one long wait. Sharing: a slice on one, then a try of each other.
-    for (size_t k = 0; k < jobs.size(); k++) {
-      WaitJob& job = *jobs[(first + k) % jobs.size()];
-      bool block = k == 0;
-      if (Turn(job, block, jobs.size() == 1 ? job.sliceMs : kShareSliceMs))
-        ended.push_back(jobs[(first + k) % jobs.size()]);
+    for (size_t k = 0; k < turn.size(); k++) {
+      const std::shared_ptr<WaitJob>& job = turn[(first + k) % turn.size()];
+      if (Turn(*job, k == 0, turn.size() == 1 ? job->sliceMs : kShareSliceMs)) self->ended.push_back(job);
     }
-    jobs.clear();
     lock.lock();
-    for (const auto& job : ended) {
+    for (const auto& job : self->ended) {
       self->jobs.erase(std::find(self->jobs.begin(), self->jobs.end(), job));
       job->thread = nullptr;
       threads.waits--;
     }
     lock.unlock();
-    for (auto& job : ended) HandOver(std::move(job));
-    ended.clear();
+    // The hub's inflight map keeps each alive until its JS thread is done with it.
+    for (const auto& job : self->ended) HandOver(*job);
+    self->ended.clear();
+    turn.clear();
     lock.lock();
   }
   threads.all.erase(std::find(threads.all.begin(), threads.all.end(), self));
@@ -284,6 +296,8 @@ int Assign(const std::shared_ptr<WaitJob>& job) {
   }
   if (best == nullptr) return EAGAIN;
   best->jobs.push_back(job);
+  best->turn.reserve(best->jobs.size());
+  best->ended.reserve(best->jobs.size());
   job->thread = best;
   threads.waits++;
   best->work.notify_one();
@@ -293,31 +307,47 @@ int Assign(const std::shared_ptr<WaitJob>& job) {
 
 // ---- Delivery -------------------------------------------------------------
 
-void CallJs(napi_env env, napi_value, void*, void* data) {
-  std::unique_ptr<std::shared_ptr<WaitJob>> message(static_cast<std::shared_ptr<WaitJob>*>(data));
-  std::shared_ptr<WaitJob> job = std::move(*message);
-  WaitHub& hub = *job->hub;
-  if (env == nullptr) {
-    // The environment is going: JS never sees this.
-    if (job->err == 0 && job->waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job->waiter->PostBack();
-    return;  // the rest is freed with the environment
+// The JS thread, in its loop: the waits handed over, oldest first, to JS.
+void OnHandedOver(uv_async_t* async) {
+  WaitHub& hub = *static_cast<WaitHub*>(async->data);
+  WaitJob* newest;
+  {
+    std::lock_guard<std::mutex> lock(hub.mutex);
+    newest = hub.delivered;
+    hub.delivered = nullptr;
   }
-  hub.inflight.erase(job);
-  if (job->waiter->job == job) job->waiter->job.reset();
-  if (hub.inflight.empty()) napi_unref_threadsafe_function(env, hub.tsfn);  // nothing keeps the loop alive
-  napi_value done = nullptr;
-  napi_get_reference_value(env, job->done, &done);
-  napi_delete_reference(env, job->done);
-  if (done != nullptr) Deliver(env, done, *job->waiter, *job->sem, job->err);
-  job->waiter.reset();
-  job->sem.reset();
-}
-
-void FinalizeHub(napi_env, void* data, void*) {
-  std::unique_ptr<std::shared_ptr<WaitHub>> hub(static_cast<std::shared_ptr<WaitHub>*>(data));
-  std::lock_guard<std::mutex> lock((*hub)->mutex);
-  (*hub)->tsfn = nullptr;
-  (*hub)->closing.store(true);
+  WaitJob* oldest = nullptr;
+  while (newest != nullptr) {
+    WaitJob* next = newest->next;
+    newest->next = oldest;
+    oldest = newest;
+    newest = next;
+  }
+  napi_env env = hub.env;
+  napi_handle_scope handles;
+  if (napi_open_handle_scope(env, &handles) != napi_ok) return;
+  napi_value resource = nullptr;
+  napi_callback_scope scope = nullptr;
+  napi_get_reference_value(env, hub.resource, &resource);
+  if (resource != nullptr) napi_open_callback_scope(env, resource, hub.context, &scope);  // microtasks run as it closes
+  for (WaitJob* job = oldest; job != nullptr;) {
+    auto found = hub.inflight.find(job);
+    job = job->next;
+    if (found == hub.inflight.end()) continue;
+    std::shared_ptr<WaitJob> wait = std::move(found->second);
+    hub.inflight.erase(found);
+    if (hub.inflight.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(&hub.async));  // nothing keeps the loop alive
+    if (wait->waiter->job == wait) wait->waiter->job.reset();
+    napi_value done = nullptr;
+    napi_get_reference_value(env, wait->done, &done);
+    napi_delete_reference(env, wait->done);
+    wait->done = nullptr;
+    if (done != nullptr) Deliver(env, done, *wait->waiter, *wait->sem, wait->err);
+    wait->waiter.reset();
+    wait->sem.reset();
+  }
+  if (scope != nullptr) napi_close_callback_scope(env, scope);
+  napi_close_handle_scope(env, handles);
 }
 
 void StopAll(WaitHub& hub) {
@@ -325,29 +355,46 @@ void StopAll(WaitHub& hub) {
   {
     // Every thread at once...
     std::lock_guard<std::mutex> lock(ProcessThreads().mutex);
-    for (const auto& job : hub.inflight) Kick(job->thread);
+    for (const auto& entry : hub.inflight) Kick(entry.second->thread);
   }
-  // ...then each until it is out of its wait (at once, unless a signal came too early).
-  for (const auto& job : hub.inflight) StopWait(*job);
+  // ...then each until it is out of its wait (at once, unless a signal came
+  // too early or cannot be sent: then at the end of its slice).
+  for (const auto& entry : hub.inflight) StopWait(*entry.second);
+  long ms = kStopGiveUpMs;
+  for (const auto& entry : hub.inflight) ms = std::max(ms, static_cast<long>(entry.second->sliceMs) + kStopGiveUpMs);
   std::unique_lock<std::mutex> lock(hub.mutex);
-  hub.handedOver.wait_for(lock, std::chrono::milliseconds(kStopGiveUpMs), [&hub] { return hub.running == 0; });
+  hub.handedOver.wait_for(lock, std::chrono::milliseconds(ms), [&hub] { return hub.running == 0; });
 }
 
-// Environment teardown: every wait of the environment ends now, together.
-void OnTeardown(void* arg) {
-  std::unique_ptr<std::shared_ptr<WaitHub>> hub(static_cast<std::shared_ptr<WaitHub>*>(arg));
-  StopAll(**hub);
-  std::vector<std::shared_ptr<WaitJob>> stranded;
-  {
-    std::lock_guard<std::mutex> lock((*hub)->mutex);
-    stranded.swap((*hub)->stranded);
+// Environment teardown: every wait of the environment ends now, together;
+// the units they took go back; then the handle closes.
+void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* self = static_cast<std::shared_ptr<WaitHub>*>(arg);
+  WaitHub& hub = **self;
+  hub.cleanup = handle;
+  StopAll(hub);
+  std::lock_guard<std::mutex> lock(hub.mutex);
+  for (auto& entry : hub.inflight) {
+    WaitJob& job = *entry.second;
+    if (!job.handedOver) {
+      // Still on its thread (it could not be woken): it keeps what it uses.
+      static auto* stuck = new std::vector<std::shared_ptr<WaitJob>>();  // immortal
+      stuck->push_back(std::move(entry.second));
+      continue;
+    }
+    if (job.err == 0 && job.waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job.waiter->PostBack();
+    job.sem->inflight = false;  // the mapping may close with the environment
+    job.waiter.reset();
+    job.sem.reset();
   }
-  for (const auto& job : stranded) {
-    (*hub)->inflight.erase(job);
-    job->sem->inflight = false;  // the mapping may close with the environment
-    job->waiter.reset();
-    job->sem.reset();
-  }
+  hub.inflight.clear();
+  hub.delivered = nullptr;
+  hub.closing_self = self;
+  uv_close(reinterpret_cast<uv_handle_t*>(&hub.async), [](uv_handle_t* async) {
+    WaitHub* closed = static_cast<WaitHub*>(async->data);
+    std::unique_ptr<std::shared_ptr<WaitHub>> last(closed->closing_self);
+    napi_remove_async_cleanup_hook(closed->cleanup);
+  });
 }
 
 // This environment's hub, made at its first wait.
@@ -357,24 +404,26 @@ WaitHub* HubOf(napi_env env, std::shared_ptr<WaitHub>* out) {
   std::shared_ptr<WaitHub>& hub = instance->waiters->hub;
   if (!hub) {
     auto fresh = std::make_shared<WaitHub>();
-    napi_value name;
-    auto* finalizing = new std::shared_ptr<WaitHub>(fresh);
-    // The hook before the function: Node closes the function (its own hook)
-    // first, then ours stops the waits.
+    fresh->env = env;
+    uv_loop_t* loop = nullptr;
+    napi_value resource, name;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+        napi_create_string_utf8(env, "posix-semaphore:acquire", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, resource, name, &fresh->context) != napi_ok ||
+        napi_create_reference(env, resource, 1, &fresh->resource) != napi_ok) {
+      return nullptr;
+    }
+    if (uv_async_init(loop, &fresh->async, OnHandedOver) != 0) return nullptr;
+    fresh->async.data = fresh.get();
+    uv_unref(reinterpret_cast<uv_handle_t*>(&fresh->async));
     auto* tearing = new std::shared_ptr<WaitHub>(fresh);
-    if (napi_add_env_cleanup_hook(env, OnTeardown, tearing) != napi_ok) {
-      delete tearing;
-      delete finalizing;
+    if (napi_add_async_cleanup_hook(env, OnTeardown, tearing, nullptr) != napi_ok) {
+      // No teardown hook: close the handle now, and wait nothing here.
+      fresh->closing_self = tearing;
+      uv_close(reinterpret_cast<uv_handle_t*>(&fresh->async),
+               [](uv_handle_t* async) { delete static_cast<WaitHub*>(async->data)->closing_self; });
       return nullptr;
     }
-    if (napi_create_string_utf8(env, "posix-semaphore:acquire", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-        napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, finalizing, FinalizeHub, nullptr, CallJs,
-                                        &fresh->tsfn) != napi_ok) {
-      delete finalizing;
-      fresh->closing.store(true);  // OnTeardown frees `tearing`
-      return nullptr;
-    }
-    napi_unref_threadsafe_function(env, fresh->tsfn);
     hub = std::move(fresh);
   }
   *out = hub;
@@ -407,8 +456,9 @@ int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, cons
     napi_delete_reference(env, job->done);
     return err;
   }
-  if (hub->inflight.empty()) napi_ref_threadsafe_function(env, hub->tsfn);  // a wait keeps the loop alive
-  hub->inflight.insert(std::move(job));
+  if (hub->inflight.empty()) uv_ref(reinterpret_cast<uv_handle_t*>(&hub->async));  // a wait keeps the loop alive
+  WaitJob* key = job.get();
+  hub->inflight.emplace(key, std::move(job));
   return 0;
 }
 
