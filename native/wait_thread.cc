@@ -112,7 +112,7 @@ namespace {
 struct Threads {
   std::mutex mutex;
   std::vector<WaitThread*> all;
-  int waits = 0;
+  std::atomic<int> waits{0};  // in flight: counted down before the hand-over
   int cap = kDefaultCap;
 };
 Threads& ProcessThreads() {
@@ -241,18 +241,19 @@ void* Run(void* arg) {
       const std::shared_ptr<WaitJob>& job = turn[(first + k) % turn.size()];
       if (Turn(*job, k == 0, turn.size() == 1 ? job->sliceMs : kShareSliceMs)) self->ended.push_back(job);
     }
+    // To JS first (the hub's inflight map keeps each alive until its JS
+    // thread is done with it), then off this thread's list.
+    for (const auto& job : self->ended) {
+      threads.waits--;
+      HandOver(*job);
+    }
     lock.lock();
     for (const auto& job : self->ended) {
       self->jobs.erase(std::find(self->jobs.begin(), self->jobs.end(), job));
       job->thread = nullptr;
-      threads.waits--;
     }
-    lock.unlock();
-    // The hub's inflight map keeps each alive until its JS thread is done with it.
-    for (const auto& job : self->ended) HandOver(*job);
     self->ended.clear();
     turn.clear();
-    lock.lock();
   }
   threads.all.erase(std::find(threads.all.begin(), threads.all.end(), self));
   lock.unlock();
@@ -482,7 +483,7 @@ void StopWait(WaitJob& job) {
 WaitCounts CountWaits() {
   Threads& threads = ProcessThreads();
   std::lock_guard<std::mutex> lock(threads.mutex);
-  return {threads.waits, static_cast<int>(threads.all.size()), threads.cap};
+  return {threads.waits.load(), static_cast<int>(threads.all.size()), threads.cap};
 }
 
 }  // namespace psem
