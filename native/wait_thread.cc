@@ -34,10 +34,13 @@ constexpr int kIdleMs = 1000;
 // The most threads by default; POSIX_SEMAPHORE_WAIT_THREADS (1-4096) sets it.
 constexpr int kDefaultCap = 128;
 // StopWait re-sends the signal this often while the thread still waits (a
-// signal that landed just before the thread blocked ended nothing), and gives
-// up after kStopGiveUpMs (a thread that waits on: the slice ends it).
+// signal that landed just before the thread blocked ended nothing); it
+// yields the CPU for the first millisecond, then naps kNapUs at a time. It
+// gives up after kStopGiveUpMs: only a thread not scheduled for that long
+// (a machine overloaded beyond reason) is still in its wait.
 constexpr long kResendUs = 200;
-constexpr long kStopGiveUpMs = 50;
+constexpr long kNapUs = 100;
+constexpr long kStopGiveUpMs = 1000;
 
 // ---- The wake signal ------------------------------------------------------
 //
@@ -362,7 +365,7 @@ void StopAll(WaitHub& hub) {
   // too early or cannot be sent: then at the end of its slice).
   for (const auto& entry : hub.inflight) StopWait(*entry.second);
   long ms = kStopGiveUpMs;
-  for (const auto& entry : hub.inflight) ms = std::max(ms, static_cast<long>(entry.second->sliceMs) + kStopGiveUpMs);
+  for (const auto& entry : hub.inflight) ms = std::max(ms, static_cast<long>(entry.second->sliceMs) + 50);
   std::unique_lock<std::mutex> lock(hub.mutex);
   hub.handedOver.wait_for(lock, std::chrono::milliseconds(ms), [&hub] { return hub.running == 0; });
 }
@@ -464,7 +467,7 @@ int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, cons
 }
 
 void StopWait(WaitJob& job) {
-  if (!job.busy.load()) return;
+  if (!job.busy.load() || !WakeSignalIsOurs()) return;  // no signal: the wait ends at its slice
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (long sentUs = -kResendUs;;) {
@@ -476,7 +479,12 @@ void StopWait(WaitJob& job) {
       sentUs = us;
     }
     if (!job.busy.load() || us > kStopGiveUpMs * 1000) return;
-    sched_yield();
+    if (us < 1000) {
+      sched_yield();
+    } else {
+      struct timespec nap = {0, kNapUs * 1000};
+      nanosleep(&nap, nullptr);
+    }
   }
 }
 

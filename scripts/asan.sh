@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "asan: copying the package to $work"
-cp "$root/package.json" "$root/binding.gyp" "$root/tsconfig.json" "$root/.mocharc.json" "$work/"
+cp "$root/package.json" "$root/binding.gyp" "$root/tsconfig.json" "$root/.mocharc.js" "$work/"
 cp -r "$root/native" "$root/src" "$root/test" "$root/scripts" "$work/"
 for optional in examples esm; do
   if [ -d "$root/$optional" ]; then cp -r "$root/$optional" "$work/"; fi
