@@ -102,10 +102,11 @@ struct WaitThread {
   std::condition_variable work;
   std::vector<std::shared_ptr<WaitJob>> jobs;  // the waits it serves
   size_t next = 0;                             // the one it blocks on next, when sharing
-  // The thread's working copies, their room made by Assign() on a JS thread:
-  // a wait thread never calls malloc, which would give it an arena of its
-  // own (64 MiB of address space each, up to 8 per core).
-  std::vector<std::shared_ptr<WaitJob>> turn, ended;
+  // The thread's working copies, used outside the lock. A wait thread never
+  // calls malloc, which would give it an arena of its own (64 MiB of address
+  // space each, up to 8 per core): Assign() (a JS thread, under the lock)
+  // makes room in the spares, which the thread swaps in under the lock.
+  std::vector<std::shared_ptr<WaitJob>> turn, ended, spareTurn, spareEnded;
 };
 
 namespace {
@@ -235,8 +236,10 @@ void* Run(void* arg) {
         continue;
       break;  // idle for long enough
     }
+    if (self->turn.capacity() < self->jobs.size()) self->turn.swap(self->spareTurn);
+    if (self->ended.capacity() < self->jobs.size()) self->ended.swap(self->spareEnded);
     std::vector<std::shared_ptr<WaitJob>>& turn = self->turn;
-    turn.assign(self->jobs.begin(), self->jobs.end());  // room made by Assign()
+    turn.assign(self->jobs.begin(), self->jobs.end());  // fits: no allocation
     size_t first = self->next++ % turn.size();
     lock.unlock();
     // Alone: one long wait. Sharing: a slice on one, then a try of each other.
@@ -300,8 +303,9 @@ int Assign(const std::shared_ptr<WaitJob>& job) {
   }
   if (best == nullptr) return EAGAIN;
   best->jobs.push_back(job);
-  best->turn.reserve(best->jobs.size());
-  best->ended.reserve(best->jobs.size());
+  // Room for the thread's copies (see WaitThread), never in the ones it uses now.
+  if (best->spareTurn.capacity() < best->jobs.size()) best->spareTurn.reserve(2 * best->jobs.size());
+  if (best->spareEnded.capacity() < best->jobs.size()) best->spareEnded.reserve(2 * best->jobs.size());
   job->thread = best;
   threads.waits++;
   best->work.notify_one();
