@@ -31,9 +31,7 @@
 //   sync_calls.*      the hot calls bound to a handle; sync waits
 //   async_calls.*     the calls of the async path, and acquire()'s yield loop
 //   waiter.{h,cc}     the waiting of one semaphore in one environment; a wait's end, told to JS
-//   pool_budget.*     the process's budget of libuv pool threads for waits
-//   wait_slice.*      the AsyncWorker: one slice of a wait on the pool
-//   wait_thread.*     a wait on a thread of its own, beyond the budget
+//   wait_thread.*     the addon's wait threads: every async wait, ended at once when unwanted
 //   addon.cc          open/close/unlink/getValue, robust ledger calls, exit, module init
 #include "platform.h"
 

@@ -23,7 +23,7 @@ struct Registry {
 };
 
 // One handle, shared by the JS object and any wait in flight through it
-// (wait_slice.cc, wait_thread.cc), so the account (and the mapping) stays
+// (wait_thread.cc), so the account (and the mapping) stays
 // while a wait uses it. Touched on the environment's own thread only, but
 // for account() and get(), which a wait reads (they never change while a
 // wait holds the Sem).
@@ -49,7 +49,7 @@ class Sem {
   // wait in flight still uses it.
   void Finish();
 
-  bool inflight = false;  // an asynchronous wait runs through this handle (wait_slice.cc)
+  bool inflight = false;  // an asynchronous wait runs through this handle (wait_thread.cc)
 
  private:
   std::shared_ptr<Account> account_;

@@ -17,10 +17,14 @@
 namespace psem {
 
 class Waiter;
+struct WaitHub;  // wait_thread.cc
+struct WaitJob;  // wait_thread.cc
 
-// The waiters of one environment, by semaphore: at most one each.
+// The waiters of one environment, by semaphore: at most one each; and the
+// delivery of their waits' ends to the environment's JS thread.
 struct Waiters {
   std::map<sem_t*, Waiter*> bySem;
+  std::shared_ptr<WaitHub> hub;  // made at the first wait
 };
 
 // The waiter: the waiting of one semaphore in one environment, shared by
@@ -89,6 +93,7 @@ class Waiter {
 
   bool busy = false;  // a wait is in flight
   std::atomic<int> state{kIdle};
+  std::shared_ptr<WaitJob> job;  // the wait in flight (wait_thread.h), for StopWait
   // The process's account of the semaphore: every handle of it shares it
   // (set by StartWait, fixed while a wait is in flight).
   std::shared_ptr<Account> account;
@@ -100,11 +105,10 @@ class Waiter {
 
 using WaiterRef = std::shared_ptr<Waiter>;
 
-// The end of a wait, on the JS thread, whichever thread waited (wait_slice.cc,
-// wait_thread.cc): tells JS `err` (0 or an errno) through `done`. JS returns
-// the handle of the acquire() the unit went to (the account counted it when
-// it was taken), or anything else: nobody took it, so it is posted back. Raw Node-API calls: in an environment being
-// torn down JS cannot run, and node-addon-api would turn that into a fatal error.
+// The end of a wait, on the JS thread (wait_thread.cc's delivery): tells JS `err` (0 or an errno) through `done`. JS
+// returns the handle of the acquire() the unit went to (the account counted it when it was taken), or anything else:
+// nobody took it, so it is posted back. Raw Node-API calls: in an environment being torn down JS cannot run, and
+// node-addon-api would turn that into a fatal error.
 void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err);
 
 }  // namespace psem

@@ -54,6 +54,29 @@ describe('robust ledgers that someone else broke (issue 20)', function () {
       });
     }
 
+    it("a unit that a waiting acquire() takes on the addon's wait thread after the truncation: no crash, the acquire resolves", async () => {
+      const name = uniqueName('truncated-waiting');
+      const plain = new Semaphore(name, { value: 0 });
+      try {
+        const child = runCode(`
+          const Semaphore = require(${JSON.stringify(ROOT)});
+          const sem = new Semaphore(${JSON.stringify(name)}, { create: false, robust: true });
+          sem.acquire().then(() => { console.log('acquired'); sem.close(); }, (err) => { console.log('rejected ' + err.code); sem.close(); });
+          console.log('waiting');
+        `);
+        await child.line(/^waiting$/);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the wait is on its thread by now
+        fs.truncateSync(ledgerPath(name), 0);
+        plain.post(); // from this process: the child's wait thread takes it, and records it in the truncated ledger
+        const { code, signal, stdout, stderr } = await child.done;
+        expect(signal, stderr).to.equal(null);
+        expect(code, stderr).to.equal(0);
+        expect(stdout).to.match(/^acquired$/m);
+      } finally {
+        plain.close();
+      }
+    });
+
     it('a new robust open of it fails EINVAL (corrupt), and info and recover call it corrupt', async () => {
       const name = uniqueName('truncated-open');
       new Semaphore(name, { value: 1, robust: true }).close();
