@@ -28,6 +28,11 @@ Accounts& ProcessAccounts() {
   return *accounts;
 }
 
+uint64_t NextSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
 bool Decrement(std::atomic<int32_t>& count) {
   int32_t now = count.load();
   while (now > 0) {
@@ -117,7 +122,8 @@ void ReleaseOnFatalSignals() {
 
 }  // namespace
 
-Account::Account(sem_t* sem, std::string name, SemIdentity id) : sem_(sem), name_(std::move(name)), id_(id) {}
+Account::Account(sem_t* sem, std::string name, SemIdentity id)
+    : sem_(sem), serial_(NextSerial()), name_(std::move(name)), id_(id) {}
 
 Account::~Account() {
   ledgerView_.store(nullptr);

@@ -80,6 +80,8 @@ class Account {
   Account& operator=(const Account&) = delete;
 
   sem_t* sem() const { return sem_; }
+  // A number for JS to key the semaphore's waits by: never reused in the process, never an address.
+  uint64_t serial() const { return serial_; }
   const std::string& name() const { return name_; }
   SemIdentity id() const { return id_; }
 
@@ -126,6 +128,7 @@ class Account {
   int Mirror(const LedgerOwner& owner);
 
   sem_t* sem_;
+  uint64_t serial_;
   std::string name_;
   SemIdentity id_;
   // Where takes are counted: nullptr (nothing asked for a count), &local_,

@@ -153,6 +153,10 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
   ref.release();  // the External's finaliser owns it now
   Handle handle(env, external);
+  if (napi_type_tag_object(env, external, &kHandleTag) != napi_ok) {
+    CloseHandle(handle);
+    return Failure(env, ECANCELED);
+  }
   if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
       napi_set_element(env, result, 0, external) != napi_ok || !BindSyncCalls(env, handle, result, 1) ||
       napi_create_double(env, static_cast<double>(owner.uid), &uid) != napi_ok ||
@@ -166,7 +170,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 
 // close(handle) -> undefined. The mapping goes when the last wait slice lets go.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  CloseHandle(info[0].As<Handle>());
+  if (Tagged(info.Env(), info[0], kHandleTag)) CloseHandle(info[0].As<Handle>());
   return info.Env().Undefined();
 }
 

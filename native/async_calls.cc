@@ -14,14 +14,18 @@ namespace psem {
 
 namespace {
 
-WaiterRef* WaiterOf(const Napi::Value& value) { return value.As<Napi::External<WaiterRef>>().Data(); }
+// The waiter passed as `value`, or nullptr when it is not one.
+WaiterRef* WaiterOf(const Napi::Value& value) {
+  if (!Tagged(value.Env(), value, kWaiterTag)) return nullptr;
+  return value.As<Napi::External<WaiterRef>>().Data();
+}
 
 }  // namespace
 
 Napi::Value WaitKey(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(info.Env(), kClosed);
-  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(sem->get())));
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->account().serial()));
 }
 
 Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
@@ -32,12 +36,16 @@ Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
   if (!instance->waiters) instance->waiters = std::make_shared<Waiters>();
   if (instance->waiters->bySem.count(sem->get()) != 0) return Failure(env, EBUSY);
   auto* ref = new WaiterRef(std::make_shared<Waiter>(sem->get(), instance->waiters));
-  return Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
+  auto waiter = Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
+  napi_type_tag_object(env, waiter, &kWaiterTag);
+  return waiter;
 }
 
 Napi::Value StartWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const WaiterRef& waiter = *WaiterOf(info[0]);
+  WaiterRef* waiterRef = WaiterOf(info[0]);
+  if (waiterRef == nullptr || !Tagged(env, info[1], kHandleTag)) return Failure(env, EINVAL);
+  const WaiterRef& waiter = *waiterRef;
   const std::shared_ptr<Sem>& sem = info[1].As<Handle>().Data()->get()->sem;
   if (!sem || sem->closed()) return Failure(env, kClosed);
   if (sem->get() != waiter->sem()) return Failure(env, EINVAL);
@@ -58,7 +66,9 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
-  Waiter& waiter = **WaiterOf(info[0]);
+  WaiterRef* ref = WaiterOf(info[0]);
+  if (ref == nullptr) return info.Env().Undefined();
+  Waiter& waiter = **ref;
   bool wanted = info[1].As<Napi::Boolean>().Value();
   waiter.SetWanted(wanted);
   // Nobody wants it: the wait ends now, before JS hears of the rejection.
@@ -67,7 +77,7 @@ Napi::Value SetWanted(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
-  (*WaiterOf(info[0]))->Close();
+  if (WaiterRef* ref = WaiterOf(info[0])) (*ref)->Close();
   return info.Env().Undefined();
 }
 

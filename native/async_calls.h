@@ -12,8 +12,8 @@
 
 namespace psem {
 
-// waitKey(handle) -> the semaphore's address in this process (shared by every
-// handle of it: glibc maps a semaphore once per process) | -EBADF
+// waitKey(handle) -> the number of the semaphore's account in this process (shared by every handle of it,
+// never reused, never an address) | -EBADF
 Napi::Value WaitKey(const Napi::CallbackInfo& info);
 // openWaiter(handle) -> waiter | -EBUSY (this environment has one for that semaphore) | -EBADF
 Napi::Value OpenWaiter(const Napi::CallbackInfo& info);

@@ -34,10 +34,29 @@ struct Instance {
 using HandleRef = std::shared_ptr<HandleData>;
 using Handle = Napi::External<HandleRef>;
 
-inline HandleData* HandleOf(const Napi::CallbackInfo& info) { return info[0].As<Handle>().Data()->get(); }
+// The type tags of the Externals JS holds: a value that is not ours (or
+// another kind of ours) is never read as one.
+constexpr napi_type_tag kHandleTag = {0x7073656d68616e64ULL, 0x6c65000000000001ULL};  // "psemhandle"
+constexpr napi_type_tag kWaiterTag = {0x7073656d77616974ULL, 0x6572000000000001ULL};  // "psemwaiter"
 
-// The Sem of a handle, or nullptr once the handle is closed.
+// Whether `value` is an External tagged `tag`.
+inline bool Tagged(napi_env env, napi_value value, const napi_type_tag& tag) {
+  napi_valuetype type;
+  bool ok = false;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_external &&
+         napi_check_object_type_tag(env, value, &tag, &ok) == napi_ok && ok;
+}
+
+// The handle passed as the first argument, or nullptr when it is not one
+// (then the call fails as on a closed handle).
+inline HandleData* HandleOf(const Napi::CallbackInfo& info) {
+  if (!Tagged(info.Env(), info[0], kHandleTag)) return nullptr;
+  return info[0].As<Handle>().Data()->get();
+}
+
+// The Sem of a handle, or nullptr once the handle is closed (or is none).
 inline Sem* OpenSem(HandleData* data) {
+  if (data == nullptr) return nullptr;
   Sem* sem = data->sem.get();
   return (sem != nullptr && !sem->closed()) ? sem : nullptr;
 }

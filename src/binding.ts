@@ -104,8 +104,9 @@ export interface Native {
    */
   ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | Failure;
   /**
-   * The semaphore behind `handle`, as a positive number that every handle of
-   * it in this process shares (glibc maps a semaphore once per process); -EBADF once closed.
+   * A number for the semaphore behind `handle`, the same for every handle of
+   * it in this process (its account's), never reused and never an address;
+   * -EBADF once closed.
    */
   waitKey(handle: NativeHandle): number;
   /** This thread's waiter for the semaphore behind `handle`; -EBUSY when this thread has one already. */
