@@ -3,20 +3,26 @@
     {
       "target_name": "posix_semaphore",
       "sources": [
-        "native/account.cc",
         "native/addon.cc",
-        "native/async_calls.cc",
-        "native/guarded_map.cc",
-        "native/ledger.cc",
-        "native/sem.cc",
-        "native/sem_file.cc",
-        "native/signal_window.cc",
-        "native/sync_calls.cc",
-        "native/wait_thread.cc",
-        "native/waiter.cc",
-        "native/waits.cc"
+        "native/account/account.cc",
+        "native/async/async_calls.cc",
+        "native/async/wait_thread.cc",
+        "native/async/waiter.cc",
+        "native/ledger/guarded_map.cc",
+        "native/ledger/ledger.cc",
+        "native/semaphore/sem.cc",
+        "native/semaphore/sem_file.cc",
+        "native/semaphore/sync_calls.cc",
+        "native/semaphore/waits.cc",
+        "native/signals/signal_window.cc"
       ],
       "include_dirs": [
+        "native",
+        "native/account",
+        "native/async",
+        "native/ledger",
+        "native/semaphore",
+        "native/signals",
         "native/compat",
         "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
@@ -38,7 +44,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/account.cc", "native/guarded_map.cc", "native/addon.cc", "native/async_calls.cc", "native/ledger.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_thread.cc", "native/waiter.cc", "native/waits.cc"]
+          "sources!": ["native/addon.cc", "native/account/account.cc", "native/async/async_calls.cc", "native/async/wait_thread.cc", "native/async/waiter.cc", "native/ledger/guarded_map.cc", "native/ledger/ledger.cc", "native/semaphore/sem.cc", "native/semaphore/sem_file.cc", "native/semaphore/sync_calls.cc", "native/semaphore/waits.cc", "native/signals/signal_window.cc"]
         }]
       ]
     }

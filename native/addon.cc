@@ -19,20 +19,15 @@
 // Inside native/, functions return 0 or a (positive) errno, as POSIX does;
 // only the calls JS makes turn it into -errno.
 //
-// The files:
-//   platform.h        what the platform offers; glibc symbol versions
-//   account.{h,cc}    the units the process holds of a semaphore, its mapping, every exit trigger
-//   sem.{h,cc}        the handle: its account, its environment
-//   guarded_map.*     a shared mapping that a truncation breaks instead of killing us (SIGBUS)
-//   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
-//   ledger.{h,cc}     robust ownership: who holds how many units
-//   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
-//   signal_window.*   signals that may end a sync wait
-//   sync_calls.*      the hot calls bound to a handle; sync waits
-//   async_calls.*     the calls of the async path, and acquire()'s yield loop
-//   waiter.{h,cc}     the waiting of one semaphore in one environment; a wait's end, told to JS
-//   wait_thread.*     the addon's wait threads: every async wait, ended at once when unwanted
-//   addon.cc          open/close/unlink/getValue, robust ledger calls, exit, module init
+// The folders (each with a README.md saying which thread runs what):
+//   platform.h, compat/  what the platform offers; glibc symbol versions
+//   env.h                per-environment state, the handle External and its type tag
+//   semaphore/           the handle, the file behind a name, the sync calls, timed waits
+//   signals/             signals that may end a sync wait
+//   account/             the units a process holds of a semaphore, its mapping, every exit trigger
+//   ledger/              robust ownership: the ledger file, its guarded mapping
+//   async/               acquire()'s waiter, the calls of the async path, the addon's wait threads
+//   addon.cc             open/close/unlink/getValue, robust ledger calls, exit, module init
 #include "platform.h"
 
 #include <napi.h>

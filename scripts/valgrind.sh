@@ -52,8 +52,11 @@ const records = log
   .split(/\n==\d+==\s*\n/)
   .map((r) => r.replace(/^==\d+== ?/gm, '').trim())
   .filter(Boolean);
-// The addon, or a frame in one of native/'s sources ("(wait_slice.cc:42)").
-const SOURCES = fs.readdirSync(process.argv[3]).filter((f) => /\.(cc|h)$/.test(f));
+// The addon, or a frame in one of native/'s sources ("(wait_thread.cc:42)").
+const SOURCES = fs
+  .readdirSync(process.argv[3], { recursive: true })
+  .map((f) => require('node:path').basename(f))
+  .filter((f) => /\.(cc|h)$/.test(f));
 const ADDON = new RegExp(`posix_semaphore\\.node|\\((${SOURCES.map((f) => f.replace('.', '\\.')).join('|')}):\\d+\\)`);
 const frames = (r) => r.split('\n').filter((l) => /^\s*(at|by) 0x/.test(l));
 const allocatedBy = (r) => frames(r).find((f) => !/vg_replace_malloc|vgpreload_memcheck/.test(f)) || '';

@@ -1,5 +1,5 @@
 // The exit path, JS half: the only listeners the package installs. The
-// units a process holds belong to its accounts (native/account.h); every
+// units a process holds belong to its accounts (native/account/account.h); every
 // exit trigger posts them back natively, in one place:
 // - the end of the program, process.exit(), an uncaught exception: a C
 //   atexit handler, after every JS 'exit' listener (which may still post);

@@ -1,9 +1,9 @@
 // The waiting protocol, JS half. Every acquire() that has to wait for a
 // semaphore, whichever of this thread's handles it was called on, joins one
 // FIFO queue per semaphore here, and that queue has at most one native wait
-// in flight. The native half (native/async_calls.cc, waiter.h) refuses a
+// in flight. The native half (native/async/async_calls.cc, waiter.h) refuses a
 // second one and runs it on a thread of the addon's, never the libuv pool
-// (native/wait_thread.h).
+// (native/async/wait_thread.h).
 //
 // The rules, in one place:
 // - a free unit goes to the oldest waiting acquire(), never to a newcomer

@@ -1,7 +1,7 @@
 'use strict';
-// The waiting protocol (src/async/shared-wait.ts, native/async_calls.cc): the
+// The waiting protocol (src/async/shared-wait.ts, native/async/async_calls.cc): the
 // handles of one semaphore in a thread share one queue and one native wait;
-// waits run on the addon's own threads (native/wait_thread.h), never on the
+// waits run on the addon's own threads (native/async/wait_thread.h), never on the
 // libuv pool, at most a cap of them per process, reused.
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, run } = require('../support/helpers');
