@@ -35,7 +35,7 @@ describe('workers terminated at random', function () {
     }
   });
 
-  it('10 s of workers terminated at random while they load, open, wait (wait(), timedWait(), acquire()), hold (releaseOnExit) and release: no abort, value back to 2, nothing left in /dev/shm', async () => {
+  it('10 s of workers terminated at random while they load, open, wait (wait(), timedWait(), acquire()), hold (releaseOnExit) and release: no abort, never over 2, value back to 2 once the process exits, nothing left in /dev/shm', async () => {
     const sem = new Semaphore(uniqueName('terminate-stress'), { value: 2 });
     try {
       const result = await within(run('terminate-stress.js', [sem.name, '10000', String(Date.now())]), 40_000);
@@ -47,8 +47,9 @@ describe('workers terminated at random', function () {
       });
       const report = JSON.parse(result.stdout.trim().split('\n').pop());
       expect(report.workers, 'workers started').to.be.above(20);
-      expect(report.value, `value at the end in the child (${JSON.stringify(report.kinds)})`).to.equal(2);
-      expect(sem.value).to.equal(2);
+      // A terminated worker's units belong to the process (issue 20): back at its exit, not before.
+      expect(report.value, `value at the end in the child (${JSON.stringify(report.kinds)})`).to.be.within(0, 2);
+      expect(sem.value, 'after the process exited').to.equal(2);
     } finally {
       sem.close();
       Semaphore.unlink(sem.name);
