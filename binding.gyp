@@ -38,6 +38,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
+          "sources": ["native/win32/addon.cc", "native/win32/async_calls.cc", "native/win32/errors.cc", "native/win32/sem.cc", "native/win32/sync_calls.cc"],
           "sources!": ["native/account.cc", "native/guarded_map.cc", "native/addon.cc", "native/async_calls.cc", "native/ledger.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_thread.cc", "native/waiter.cc", "native/waits.cc"]
         }]
       ]
