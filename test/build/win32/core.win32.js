@@ -401,6 +401,53 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
     });
   });
 
+  describe('the command line', () => {
+    const cli = () => path.join(PKG, 'dist', 'cli', 'main.js');
+    const command = (...args) => node(undefined, [cli(), ...args]);
+
+    it('create --hold keeps a semaphore alive; post, wait, info and run work on it; it goes with its holder', async () => {
+      const name = uniqueName('cli');
+      const holder = spawn(process.execPath, [cli(), 'create', name, '--value', '0', '--hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let held = '';
+      const exited = new Promise((resolve) => holder.on('close', resolve));
+      try {
+        await new Promise((resolve, reject) => {
+          holder.stdout.on('data', (d) => {
+            held += d;
+            if (held.includes('holding it open')) resolve();
+          });
+          holder.on('close', () => reject(new Error(`create --hold exited: ${held}`)));
+        });
+        expect(held).to.include(`created ${name} with value 0`);
+        expect(await command('post', name)).to.include({ code: 0 });
+        const info = await command('info', name, '--json');
+        expect(info.code, info.stderr).to.equal(0);
+        expect(JSON.parse(info.stdout)).to.include({ name, value: 1, path: null });
+        expect(await command('wait', name, '--timeout', '100')).to.include({ code: 0 });
+        expect(await command('wait', name, '--timeout', '100')).to.include({ code: 124 });
+        expect(await command('post', name)).to.include({ code: 0 });
+        const ran = await command('run', name, '--', process.execPath, '-e', 'console.log("ran")');
+        expect(ran.code, ran.stderr).to.equal(0);
+        expect(ran.stdout).to.include('ran');
+        const sem = new Semaphore(name, { create: false });
+        expect(sem.value, 'run gave its unit back').to.equal(1);
+        sem.close();
+      } finally {
+        holder.kill(); // TerminateProcess
+        await exited;
+      }
+      const gone = await command('info', name);
+      expect(gone.code).to.equal(1);
+      expect(gone.stderr).to.match(/does not exist/);
+    });
+
+    it('list and top say they need Linux (Windows cannot list the names)', async () => {
+      const list = await command('list');
+      expect(list.code).to.equal(1);
+      expect(list.stderr).to.match(/needs Linux/);
+    });
+  });
+
   describe("the original README's examples 1 and 2 run unchanged", () => {
     for (const example of ['example1.js', 'example2.js']) {
       it(example, async () => {
