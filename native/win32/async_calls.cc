@@ -210,7 +210,6 @@ class PoolWait : public Napi::AsyncWorker {
 };
 #endif
 
-
 int PoolBudget() {
   static const int budget = [] {
     int n = 4;
