@@ -132,22 +132,14 @@ Napi::Value Holders(const Napi::CallbackInfo& info) {
 }
 Napi::Value Recover(const Napi::CallbackInfo& info) {
   if (OpenSem(HandleOf(info)) == nullptr) return Failure(info.Env(), kClosed);
-  return Napi::Number::New(info.Env(), 0);
+  return Failure(info.Env(), ENOENT);  // no ledger
 }
 
-Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array list = Napi::Array::New(env);
-  uint32_t i = 0;
-  for (Sem* sem : env.GetInstanceData<Instance>()->registry->open) {
-    if (sem->closed()) continue;
-    Napi::Array entry = Napi::Array::New(env, 3);
-    entry.Set(0u, Napi::String::New(env, sem->name()));
-    entry.Set(1u, Napi::Number::New(env, static_cast<double>(sem->held.load())));
-    entry.Set(2u, Napi::Number::New(env, sem->flags()));
-    list.Set(i++, entry);
-  }
-  return list;
+// held(handle) -> the units taken through this handle and not posted back | -EBADF
+Napi::Value Held(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->held.load()));
 }
 
 Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
@@ -188,7 +180,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
   exports.Set("closeWaiter", Napi::Function::New(env, CloseWaiter, "closeWaiter"));
   exports.Set("waitThreads", Napi::Function::New(env, WaitThreads, "waitThreads"));
-  exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
+  exports.Set("held", Napi::Function::New(env, Held, "held"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 
   Napi::Object constants = Napi::Object::New(env);

@@ -8,7 +8,6 @@
 #include "win32.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
 #include <map>
 #include <utility>
@@ -74,6 +73,8 @@ using WaiterRef = std::shared_ptr<Waiter>;
 
 namespace {
 
+std::atomic<int> registeredWaits{0};  // waits registered and not yet finalised, in the whole process
+
 WaiterRef* WaiterOf(const Napi::Value& value) { return value.As<Napi::External<WaiterRef>>().Data(); }
 
 // The end of a wait, on the JS thread: as native/waiter.cc's Deliver().
@@ -133,6 +134,7 @@ class RegisteredWait {
       napi_release_threadsafe_function(self->tsfn_, napi_tsfn_abort);  // Finalize frees it
       return err;
     }
+    registeredWaits.fetch_add(1);
     return 0;
   }
 
@@ -173,7 +175,10 @@ class RegisteredWait {
   static void Finalize(napi_env /*env*/, void* data, void* /*hint*/) {
     std::unique_ptr<std::shared_ptr<RegisteredWait>> finalizing(static_cast<std::shared_ptr<RegisteredWait>*>(data));
     RegisteredWait& self = **finalizing;
-    if (self.wait_ != nullptr) UnregisterWaitEx(self.wait_, INVALID_HANDLE_VALUE);
+    if (self.wait_ != nullptr) {
+      UnregisterWaitEx(self.wait_, INVALID_HANDLE_VALUE);
+      registeredWaits.fetch_sub(1);
+    }
     if (self.firing_ != nullptr && !self.fired_.load()) delete self.firing_;
   }
 
@@ -209,18 +214,6 @@ class PoolWait : public Napi::AsyncWorker {
   int err_ = 0;
 };
 #endif
-
-int PoolBudget() {
-  static const int budget = [] {
-    int n = 4;
-    const char* value = getenv("UV_THREADPOOL_SIZE");
-    if (value != nullptr) n = atoi(value);
-    if (n <= 0) n = 1;
-    if (n > 1024) n = 1024;
-    return n - 1;
-  }();
-  return budget;
-}
 
 }  // namespace
 
@@ -277,13 +270,14 @@ Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// [pool threads held by waits, the most they may hold, waits on threads of
-// their own]: a registered wait holds neither, so [0, budget, 0].
+// [waits in flight in the process, the addon's wait threads running, the
+// most there may be]: a registered wait needs no thread of the addon's
+// (Windows' thread pool waits for it), so [waits, 0, 0].
 Napi::Value WaitThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array result = Napi::Array::New(env, 3);
-  result.Set(0u, Napi::Number::New(env, 0));
-  result.Set(1u, Napi::Number::New(env, PoolBudget()));
+  result.Set(0u, Napi::Number::New(env, registeredWaits.load()));
+  result.Set(1u, Napi::Number::New(env, 0));
   result.Set(2u, Napi::Number::New(env, 0));
   return result;
 }
