@@ -43,7 +43,6 @@ const windowsNote = '; Windows removes it when this command exits unless a proce
 
 /** --hold: keeps the handle open until SIGINT (Ctrl-C) or SIGTERM, then closes it and exits 0. */
 function hold(sem: { close(): void }): Promise<number> {
-  say(`holding it open until interrupted (Ctrl-C)`);
   return new Promise((resolve) => {
     const keepAlive = setInterval(() => {}, 1 << 30);
     const stop = (): void => {
@@ -55,6 +54,8 @@ function hold(sem: { close(): void }): Promise<number> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Only once the listeners are there: whoever reads this line may signal at once.
+    say(`holding it open until interrupted (Ctrl-C)`);
   });
 }
 
