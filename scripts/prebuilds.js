@@ -4,16 +4,18 @@
 //   node scripts/prebuilds.js build [--release]
 //     Makes prebuilds/linux-<this arch> (prebuildify --napi --strip
 //     --tag-libc) and, on x64 with aarch64-linux-gnu-g++ installed,
-//     prebuilds/linux-arm64 (cross-compiled), each only when missing or
+//     prebuilds/linux-arm64 (cross-compiled) and, with mingw-w64 installed,
+//     prebuilds/win32-x64 (scripts/lib/win32.js), each only when missing or
 //     older than binding.gyp and native/; then checks as below. prepack and
 //     prepublishOnly run it.
 //   node scripts/prebuilds.js check [--release]
 //     Exits 1, saying why, when this machine's prebuild is missing, when any
 //     prebuild is older than binding.gyp or native/, or (--release, for
-//     `npm publish`) when linux-x64 or linux-arm64 is missing.
+//     `npm publish`) when linux-x64, linux-arm64 or win32-x64 is missing.
 const path = require('node:path');
 const { ROOT } = require('./lib/build');
 const { hostTarget, canCrossArm64, prebuildState, buildPrebuild, problems } = require('./lib/prebuilds');
+const { canCrossWin32 } = require('./lib/win32');
 
 async function main(argv) {
   const [command, ...flags] = argv;
@@ -27,6 +29,9 @@ async function main(argv) {
     if (canCrossArm64()) targets.push('linux-arm64');
     else if (process.arch !== 'arm64')
       console.error('posix-semaphore: no aarch64-linux-gnu-g++, so no linux-arm64 prebuild is built (arm64 users will compile)');
+    if (canCrossWin32()) targets.push('win32-x64');
+    else if (process.platform !== 'win32')
+      console.error('posix-semaphore: no x86_64-w64-mingw32-g++-posix, so no win32-x64 prebuild is built (Windows users will compile)');
     for (const target of targets) {
       const state = prebuildState(target);
       if (state === 'fresh') continue;

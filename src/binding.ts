@@ -1,4 +1,5 @@
-// The native layer, loaded and typed. Its return convention, the same for
+// The native layer, loaded and typed: native/*.cc over POSIX semaphores, or
+// native/win32/*.cc over Win32 ones (the same exports). Its return convention, the same for
 // every call (native/addon.cc says it once for the C++ side):
 // - a failure is a negative number, -errno;
 // - a call on a closed handle fails with -EBADF (no sem_* call made on an
@@ -149,17 +150,12 @@ export interface Native {
     LEDGER_FAILURE: number;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
-    /** The call behind timed waits: sem_clockwait, sem_timedwait, or sem_trywait polled (no timed wait: macOS). */
-    TIMED_WAIT: 'sem_clockwait' | 'sem_timedwait' | 'sem_trywait';
+    /** The call behind timed waits: sem_clockwait, sem_timedwait, sem_trywait polled (no timed wait: macOS), or WaitForSingleObject (Windows). */
+    TIMED_WAIT: 'sem_clockwait' | 'sem_timedwait' | 'sem_trywait' | 'WaitForSingleObject';
   };
 }
 
 function load(): Native {
-  if (process.platform === 'win32') {
-    throw new Error(
-      'posix-semaphore: Windows has no POSIX named semaphores (sem_open). Run under WSL, or use a cross-platform lock such as proper-lockfile.',
-    );
-  }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-gyp-build is CommonJS and returns the addon
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Native;

@@ -12,7 +12,9 @@ const { ROOT, sh, cleanEnv, stageCopy } = require('./build');
 
 const PREBUILDS = path.join(ROOT, 'prebuilds');
 /** What `npm publish` must ship: the platforms whose users get no compiler prompt. */
-const RELEASE_TARGETS = ['linux-x64', 'linux-arm64'];
+const RELEASE_TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
+/** What each cross-compiled target needs here (Debian package names). */
+const CROSS_NEEDS = { 'linux-arm64': 'g++-aarch64-linux-gnu', 'win32-x64': 'g++-mingw-w64-x86-64' };
 /** The cross toolchain for linux-arm64 (Debian: g++-aarch64-linux-gnu). */
 const CROSS_ARM64 = {
   CC: 'aarch64-linux-gnu-gcc',
@@ -75,9 +77,11 @@ function canCrossArm64() {
 
 /**
  * Runs prebuildify for `target` ('linux-x64', 'linux-arm64') in a copy
- * and moves the result into this checkout's prebuilds/<target>.
+ * and moves the result into this checkout's prebuilds/<target>; win32-x64
+ * is cross-compiled by scripts/lib/win32.js.
  */
 async function buildPrebuild(target) {
+  if (target === 'win32-x64' && process.platform !== 'win32') return require('./win32').buildWin32Prebuild(); // mingw-w64, not node-gyp
   const arch = target.split('-')[1];
   const cross = arch === 'arm64' && process.arch !== 'arm64' ? CROSS_ARM64 : {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `posix-semaphore-prebuild-${target}-`));
@@ -109,7 +113,7 @@ function problems({ release = false } = {}) {
   for (const target of new Set([...required, ...present])) {
     const state = prebuildState(target);
     if (state === 'missing' && required.has(target)) {
-      found.push(`prebuilds/${target} is missing${target === 'linux-arm64' ? ' (it needs g++-aarch64-linux-gnu to cross-compile)' : ''}`);
+      found.push(`prebuilds/${target} is missing${CROSS_NEEDS[target] ? ` (it needs ${CROSS_NEEDS[target]} to cross-compile)` : ''}`);
     }
     if (state === 'stale') found.push(`prebuilds/${target} is older than binding.gyp or native/: rebuild it (npm run prebuild)`);
   }

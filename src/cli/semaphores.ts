@@ -134,11 +134,15 @@ export function shownValue(d: Description): string {
   }
 }
 
+/** Why list and top cannot run here. */
+export function needsLinux(command: string): string {
+  const why = process.platform === 'win32' ? '; Windows has no documented call that lists named semaphores' : '';
+  return `${command} needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}${why}`;
+}
+
 /** Every semaphore of the host (Linux: the sem.* files of /dev/shm), described, by name. */
 export function describeAll(command: string): Array<{ description: Description; stats: Stats }> {
-  if (process.platform !== 'linux') {
-    throw new Failure(`${command} needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
-  }
+  if (process.platform !== 'linux') throw new Failure(needsLinux(command));
   const all: Array<{ description: Description; stats: Stats }> = [];
   for (const file of readdirSync(SHM_DIR).sort()) {
     const name = semaphoreOfFile(file);

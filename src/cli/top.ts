@@ -5,11 +5,10 @@
 // and the terminal is restored however it ends. Elsewhere (a pipe, a log):
 // one plain line per semaphore per frame, or one JSON object per frame.
 import { deviceOf, ProcScan, scanProc, unreadableNote } from '../system/proc';
-import { SHM_DIR } from '../system/shm';
 import { TIMEOUT_MAX } from '../validate';
 import { Command, help, integerArg } from './args';
 import { Failure } from './output';
-import { describeAll, holdersOf, shownValue } from './semaphores';
+import { describeAll, holdersOf, needsLinux, shownValue } from './semaphores';
 
 export const topCommand: Command = {
   usage: 'top [--interval MS] [--count N] [--match TEXT] [--json]',
@@ -32,7 +31,7 @@ export const topCommand: Command = {
   run: async (_, values) => {
     const interval = integerArg(values.interval as string | undefined, '--interval', 10, TIMEOUT_MAX, 1000);
     const count = values.count === undefined ? undefined : integerArg(values.count as string, '--count', 1, 1_000_000_000, 1);
-    if (process.platform !== 'linux') throw new Failure(`top needs Linux, where named semaphores are the sem.* files of ${SHM_DIR}`);
+    if (process.platform !== 'linux') throw new Failure(needsLinux('top'));
     return runTop(
       { interval, count, json: values.json === true, match: values.match as string | undefined },
       {

@@ -11,7 +11,13 @@ function unlink([text]: string[], values: Values): number {
     throw failureOf(err, name);
   }
   if (values.json) printJson({ name, unlinked: true });
-  else say(`unlinked ${name}`);
+  // Windows has no unlink: the name goes with the last handle of it (docs/platforms.md).
+  else
+    say(
+      process.platform === 'win32'
+        ? `${name}: nothing to unlink on Windows, where it goes when the last process holding it closes it`
+        : `unlinked ${name}`,
+    );
   return EXIT_OK;
 }
 

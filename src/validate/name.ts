@@ -12,6 +12,19 @@ export const NAME_MAX_BYTES = 251;
 export const DARWIN_NAME_MAX_BYTES = 29;
 
 /**
+ * On Windows a name is a kernel object name: 'jobs' lives in the session's
+ * Local namespace, 'Global\\jobs' (Global\ then jobs) in the one every session shares (see
+ * docs/platforms.md). A backslash elsewhere would name a namespace.
+ */
+export const WINDOWS_NAMESPACE = /^(Global|Local)\\/;
+
+function checkWindowsName(bare: string, name: string, argument: string): void {
+  const rest = bare.replace(WINDOWS_NAMESPACE, '');
+  if (rest.length === 0) throw invalidArgValue(argument, name, 'must name a semaphore after its namespace');
+  if (rest.includes('\\')) throw invalidArgValue(argument, name, 'must not contain "\\" on Windows except after a leading "Global" or "Local"');
+}
+
+/**
  * Checks a semaphore name and returns it with exactly one leading '/'.
  * 'jobs' and '/jobs' are the same semaphore.
  */
@@ -31,5 +44,6 @@ export function normalizeName(name: unknown, argument = 'name'): string {
     );
   }
   if (Buffer.from(bare, 'utf8').toString('utf8') !== bare) throw invalidArgValue(argument, name, 'must be well-formed Unicode');
+  if (process.platform === 'win32') checkWindowsName(bare, name, argument);
   return `/${bare}`;
 }

