@@ -24,6 +24,7 @@ type SemaphoreInstance = Semaphore;
 namespace Semaphore {
   export type SemaphoreOptions = semaphore.SemaphoreOptions;
   export type AcquireOptions = semaphore.AcquireOptions;
+  export type UnlinkOptions = semaphore.UnlinkOptions;
   export type SemaphoreErrorCode = errors.SemaphoreErrorCode;
   /** What this class and `RedisSemaphore` (posix-semaphore/redis) have in common. */
   export type SharedSemaphore = lock.Shared;
