@@ -136,8 +136,9 @@ function command(runtime) {
     // The unit and build groups test the repository's tooling (the bench
     // chart, docs links, packing and variant builds), which runs on the
     // development node only.
+    // Test files named: .mocharc.js then runs them alone, with its settings.
     const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-    return [runtime.bin, [mocha, '--spec', 'test/api/**/*.test.js', '--spec', 'test/process/**/*.test.js']];
+    return [runtime.bin, [mocha, 'test/api/**/*.test.js', 'test/process/**/*.test.js']];
   }
   const smoke = path.join('test', 'runtimes', 'smoke.js');
   if (runtime.name === 'deno') return [runtime.bin, ['run', '--allow-all', smoke]];
