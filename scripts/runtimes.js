@@ -195,9 +195,10 @@ async function main(argv) {
     const [file, args] = command(r);
     const started = Date.now();
     console.log(`\n=== ${r.name} ${r.version}: ${path.basename(file)} ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
-    // A PATH whose `node` is this runtime's, for the tests' child processes
-    // that spawn process.execPath's siblings by name.
-    const env = { ...process.env, PATH: `${path.dirname(r.bin)}${path.delimiter}${process.env.PATH}`, POSIX_SEMAPHORE_RUNTIME_MATRIX: r.name };
+    // PATH stays as it is: the tests start node as process.execPath (this
+    // runtime), and the `npm` they run needs the development node (npm 11
+    // does not run on Node.js 18).
+    const env = { ...process.env, POSIX_SEMAPHORE_RUNTIME_MATRIX: r.name };
     if (r.kind === 'node') console.log(`(not run under other lines: ${EXCLUDED.join(', ')}; see scripts/runtimes.js)`);
     const status = await run(file, args, env);
     results.push({ ...r, status, seconds: (Date.now() - started) / 1000 });
