@@ -67,6 +67,7 @@ describe('command line: the first release paper cuts', function () {
   });
 
   it('--json errors carry code, message, status and semaphore for every code', async function () {
+    this.timeout(120_000); // eight commands, each a node process: slow on a loaded machine
     const taken = make(uniqueName('json-taken'), 0);
     const missing = uniqueName('json-missing');
     const cases = [
