@@ -3,15 +3,15 @@
     {
       "target_name": "posix_semaphore",
       "sources": [
+        "native/account.cc",
         "native/addon.cc",
         "native/async_calls.cc",
+        "native/guarded_map.cc",
         "native/ledger.cc",
-        "native/pool_budget.cc",
         "native/sem.cc",
         "native/sem_file.cc",
         "native/signal_window.cc",
         "native/sync_calls.cc",
-        "native/wait_slice.cc",
         "native/wait_thread.cc",
         "native/waiter.cc",
         "native/waits.cc"
@@ -38,7 +38,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources!": ["native/addon.cc", "native/async_calls.cc", "native/ledger.cc", "native/pool_budget.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_slice.cc", "native/wait_thread.cc", "native/waiter.cc", "native/waits.cc"]
+          "sources!": ["native/account.cc", "native/guarded_map.cc", "native/addon.cc", "native/async_calls.cc", "native/ledger.cc", "native/sem.cc", "native/sem_file.cc", "native/signal_window.cc", "native/sync_calls.cc", "native/wait_thread.cc", "native/waiter.cc", "native/waits.cc"]
         }]
       ]
     }

@@ -30,6 +30,7 @@ const MEASUREMENTS = [
   { name: 'robust' },
   { name: 'tracing' },
   { name: 'pingpong' },
+  { name: 'wakeup' },
   { name: 'contended' },
   { name: 'loop-delay' },
   { name: 'memory', nodeArgs: ['--expose-gc'] },

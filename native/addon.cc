@@ -21,7 +21,9 @@
 //
 // The files:
 //   platform.h        what the platform offers; glibc symbol versions
-//   sem.{h,cc}        the sem_t owner, held counts, release at exit
+//   account.{h,cc}    the units the process holds of a semaphore, its mapping, every exit trigger
+//   sem.{h,cc}        the handle: its account, its environment
+//   guarded_map.*     a shared mapping that a truncation breaks instead of killing us (SIGBUS)
 //   sem_file.{h,cc}   the file behind a name: owner, not-a-semaphore check
 //   ledger.{h,cc}     robust ownership: who holds how many units
 //   waits.{h,cc}      deadlines, timed waits, the yield loop (POSIX only)
@@ -29,9 +31,7 @@
 //   sync_calls.*      the hot calls bound to a handle; sync waits
 //   async_calls.*     the calls of the async path, and acquire()'s yield loop
 //   waiter.{h,cc}     the waiting of one semaphore in one environment; a wait's end, told to JS
-//   pool_budget.*     the process's budget of libuv pool threads for waits
-//   wait_slice.*      the AsyncWorker: one slice of a wait on the pool
-//   wait_thread.*     a wait on a thread of its own, beyond the budget
+//   wait_thread.*     the addon's wait threads: every async wait, ended at once when unwanted
 //   addon.cc          open/close/unlink/getValue, robust ledger calls, exit, module init
 #include "platform.h"
 
@@ -46,6 +46,7 @@
 #include <memory>
 #include <string>
 
+#include "account.h"
 #include "async_calls.h"
 #include "env.h"
 #include "ledger.h"
@@ -58,6 +59,7 @@ namespace psem {
 namespace {
 
 constexpr int kLedgerFailure = 0x10000;
+constexpr int kOpenAttempts = 8;
 
 void CloseHandle(Handle handle) {
   HandleData* data = handle.Data()->get();
@@ -65,6 +67,48 @@ void CloseHandle(Handle handle) {
     data->sem->MarkClosed();
     data->sem.reset();
   }
+}
+
+// sem_open, and which semaphore it opened. The name may be unlinked and
+// created again while we open it (by anyone: /dev/shm is shared), and the
+// account of the units the process holds is keyed by the semaphore's
+// identity, so the file is identified before and after: if they differ, the
+// open is tried again. 0 or an errno; *sem and *owner filled.
+int OpenIdentified(const std::string& name, int oflag, mode_t mode, unsigned value, sem_t** sem, SemFileOwner* owner,
+                   SemIdentity* id) {
+  for (int attempt = 0;; attempt++) {
+    unsigned long long device = 0, inode = 0;
+    const bool known = (oflag & O_EXCL) == 0 && IdentifySemFile(name, &device, &inode);
+    *sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value) : sem_open(name.c_str(), oflag);
+    if (*sem == SEM_FAILED) return errno;
+    *owner = SemFileOwner();
+    int err = InspectSemFile(name, *sem, owner);
+    if (err != 0) {
+      sem_close(*sem);
+      return err;
+    }
+#ifdef __linux__
+    const bool same = owner->inode != 0 && (!known || (owner->inode == inode && owner->device == device));
+#else
+    const bool same = true;  // the platform cannot tell: a name is mapped once per process
+    owner->inode = reinterpret_cast<uintptr_t>(*sem);
+#endif
+    if (same) {
+      id->dev = owner->device;
+      id->ino = owner->inode;
+      return 0;
+    }
+    sem_close(*sem);
+    if (attempt + 1 == kOpenAttempts) return EAGAIN;
+  }
+}
+
+// A semaphore this call created, then failed to open robustly: removed, so
+// that the same create succeeds once the ledger is fixed. Only if the name
+// still names the one we made.
+void UnlinkCreated(const std::string& name, const SemIdentity& id) {
+  unsigned long long device = 0, inode = 0;
+  if (IdentifySemFile(name, &device, &inode) && device == id.dev && inode == id.ino) sem_unlink(name.c_str());
 }
 
 // open(name, oflag, mode, value, flags)
@@ -83,29 +127,26 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
   if (instance == nullptr) return Failure(env, ECANCELED);
 
-  sem_t* sem = (oflag & O_CREAT) ? sem_open(name.c_str(), oflag, mode, value) : sem_open(name.c_str(), oflag);
-  if (sem == SEM_FAILED) return Failure(env, errno);
+  sem_t* sem = nullptr;
   SemFileOwner owner;
-  int err = InspectSemFile(name, sem, &owner);
-  if (err != 0) {
-    sem_close(sem);
-    return Failure(env, err);
-  }
-  std::shared_ptr<Ledger> ledger;
-  if (flags & kRobust) {
-    ledger = Ledger::Open(name, owner.inode != 0 ? owner.mode : mode, owner.uid, owner.gid, sem, owner.inode, &err);
-    if (!ledger) {
-      sem_close(sem);
-      return Failure(env, err | kLedgerFailure);
-    }
+  SemIdentity id;
+  int err = OpenIdentified(name, oflag, mode, value, &sem, &owner, &id);
+  if (err != 0) return Failure(env, err);
+  LedgerOwner ledgerOwner;
+  ledgerOwner.mode = owner.mode != 0 ? owner.mode : mode;
+  ledgerOwner.uid = owner.uid;
+  ledgerOwner.gid = owner.gid;
+  // The account takes `sem` over (or closes it), even when it fails.
+  std::shared_ptr<Account> account = Account::Attach(sem, name, id, flags, ledgerOwner, &err);
+  if (!account) {
+    if (oflag & O_EXCL) UnlinkCreated(name, id);
+    return Failure(env, err | kLedgerFailure);
   }
   if (oflag & O_EXCL) owner = SemFileOwner();  // created here: nothing to trust
+  if (flags & kReleaseOnExit) Account::ReleaseAtExit(instance->worker);
 
-  // From here the Sem owns the mapping: any early return closes it.
-  if ((flags & kReleaseOnExit) && instance->worker) ReleaseOnFatalSignals();
   auto data = std::make_shared<HandleData>();
-  data->sem = std::make_shared<Sem>(sem, std::move(name), flags, instance->registry);
-  data->sem->ledger = std::move(ledger);
+  data->sem = std::make_shared<Sem>(std::move(account), flags, instance->registry);
   auto ref = std::make_unique<HandleRef>(std::move(data));
   napi_value external, result, uid, gid;
   auto finalize = [](napi_env, void* r, void*) { delete static_cast<HandleRef*>(r); };
@@ -113,8 +154,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   ref.release();  // the External's finaliser owns it now
   Handle handle(env, external);
   if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
-      napi_set_element(env, result, 0, external) != napi_ok ||
-      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, (flags & kRobust) != 0, result, 1) ||
+      napi_set_element(env, result, 0, external) != napi_ok || !BindSyncCalls(env, handle, result, 1) ||
       napi_create_double(env, static_cast<double>(owner.uid), &uid) != napi_ok ||
       napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
       napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
@@ -155,32 +195,51 @@ Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders
   return list;
 }
 
-// ledgerHolders(name) -> [[pid, units, alive], ...] | -errno (-ENOENT: no
-// ledger), recovering nothing.
+// ledgerHolders(name) -> [[pid, units, alive], ...] of the semaphore that
+// the name names now | -errno (-ENOENT: no ledger; -EINVAL: not a ledger),
+// recovering nothing.
 Napi::Value LedgerHolders(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  unsigned long long device = 0, inode = 0;
+  if (!IdentifySemFile(name, &device, &inode)) inode = 0;
   std::vector<Ledger::Holder> holders;
-  int err = Ledger::Peek(info[0].As<Napi::String>().Utf8Value(), &holders);
+  int err = Ledger::Peek(name, inode, &holders);
   if (err != 0) return Failure(info.Env(), err);
   return HolderList(info.Env(), holders, false);
 }
 
 // holders(handle) -> [[pid, units, alive], ...] from the robust ledger, this
-// process's own slot left out when it holds nothing | -ENOENT when the handle
-// is not robust (it has no ledger) | -EBADF.
+// process's own slot left out when it holds nothing | -ENOENT when no handle
+// of the semaphore in this process is robust (no ledger) | -EBADF.
 Napi::Value Holders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(env, kClosed);
-  if (!sem->ledger) return Failure(env, ENOENT);
-  return HolderList(env, sem->ledger->Holders(), true);
+  Ledger* ledger = sem->account().ledger();
+  if (ledger == nullptr) return Failure(env, ENOENT);
+  return HolderList(env, ledger->Holders(), true);
 }
 
-// recover(handle) -> units of dead holders posted back (robust handles; else 0) | -EBADF
+// recover(handle) -> units of dead holders posted back | -errno | -EBADF.
+// Through the process's ledger when a robust handle opened it; else the
+// ledger is opened for this call only, without a slot (the CLI's recover):
+// -ENOENT when there is none, -EINVAL when it is not a ledger.
 Napi::Value Recover(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   Sem* sem = OpenSem(HandleOf(info));
-  if (sem == nullptr) return Failure(info.Env(), kClosed);
-  if (!sem->ledger) return Napi::Number::New(info.Env(), 0);
-  return Napi::Number::New(info.Env(), static_cast<double>(sem->ledger->Recover(sem->get())));
+  if (sem == nullptr) return Failure(env, kClosed);
+  Account& account = sem->account();
+  if (account.ledger() != nullptr) return Napi::Number::New(env, static_cast<double>(account.Recover()));
+  // The same owner check as a robust open: a ledger someone else made could
+  // name units that nobody took.
+  SemFileOwner file;
+  InspectSemFile(account.name(), account.sem(), &file);
+  LedgerOwner owner;
+  owner.uid = file.uid;
+  int err = 0;
+  std::unique_ptr<Ledger> ledger = Ledger::Open(account.name(), owner, account.sem(), account.id().ino, false, &err);
+  if (!ledger) return Failure(env, err);
+  return Napi::Number::New(env, static_cast<double>(ledger->Recover(account.sem())));
 }
 
 // getValue(handle) -> value >= 0 | -errno (-ENOSYS: no sem_getvalue, macOS)
@@ -196,35 +255,28 @@ Napi::Value GetValue(const Napi::CallbackInfo& info) {
 #endif
 }
 
-// openHandles() -> [[name, held, flags], ...] of this environment, for the
-// debug lines of the JS 'exit' listener.
-Napi::Value OpenHandles(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array list = Napi::Array::New(env);
-  uint32_t i = 0;
-  for (Sem* sem : env.GetInstanceData<Instance>()->registry->open) {
-    if (sem->closed()) continue;
-    Napi::Array entry = Napi::Array::New(env, 3);
-    entry.Set(0u, Napi::String::New(env, sem->name()));
-    entry.Set(1u, Napi::Number::New(env, static_cast<double>(sem->held.load())));
-    entry.Set(2u, Napi::Number::New(env, sem->flags()));
-    list.Set(i++, entry);
-  }
-  return list;
+// held(handle) -> the units this process holds of the handle's semaphore,
+// as its account counts them (0 while nothing asked for a count) | -EBADF.
+Napi::Value Held(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->account().Held()));
 }
 
-// releaseHeld() -> units posted back by the releaseOnExit handles of every
-// thread of the process: for a signal that will end the process.
+// releaseHeld() -> units posted back by the accounts that some handle asked
+// releaseOnExit of (every thread's): for a signal that will end the process.
 Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(ReleaseAllHeld()));
+  return Napi::Number::New(info.Env(), static_cast<double>(Account::ReleaseAll()));
 }
 
 // Environment teardown (a worker that ends or is terminated, or the main
-// thread at the end of the program): in-flight slices have completed by now.
+// thread at the end of the program): its handles close. The units the
+// process holds stay in its accounts (they belong to the process), posted
+// back at exit when asked.
 void OnEnvCleanup(void* arg) {
   auto* registry = static_cast<Registry*>(arg);
   for (Sem* sem : registry->open) {
-    if (!sem->closed()) sem->Finish();
+    if (!sem->closed() || sem->get() != nullptr) sem->Finish();
   }
 }
 
@@ -257,7 +309,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
   exports.Set("closeWaiter", Napi::Function::New(env, CloseWaiter, "closeWaiter"));
   exports.Set("waitThreads", Napi::Function::New(env, WaitThreads, "waitThreads"));
-  exports.Set("openHandles", Napi::Function::New(env, OpenHandles, "openHandles"));
+  exports.Set("held", Napi::Function::New(env, Held, "held"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 
   Napi::Object constants = Napi::Object::New(env);

@@ -6,8 +6,6 @@
 #include <memory>
 
 #include "env.h"
-#include "pool_budget.h"
-#include "wait_slice.h"
 #include "wait_thread.h"
 #include "waiter.h"
 #include "waits.h"
@@ -47,20 +45,24 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
   double ms = info[2].As<Napi::Number>().DoubleValue();
   Napi::Function done = info[3].As<Napi::Function>();
   waiter->busy = true;
-  waiter->ledger = sem->ledger;
+  waiter->account = sem->accountRef();
   waiter->state.store(Waiter::kWanted);
   sem->inflight = true;
-  if (!TakePoolThread()) {
-    if (StartWaitThread(env, done, waiter, sem)) return env.Undefined();
-    ForcePoolThread();  // no thread could start: on the pool beyond the budget, rather than not at all
+  int err = StartWaitThread(env, done, waiter, sem, ms);
+  if (err != 0) {
+    sem->inflight = false;
+    waiter->Settle();
+    return Failure(env, err);
   }
-  auto worker = std::make_unique<WaitSlice>(done, waiter, sem, ms);
-  worker.release()->Queue();  // the AsyncWorker deletes itself after OnOK
   return env.Undefined();
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
-  (*WaiterOf(info[0]))->SetWanted(info[1].As<Napi::Boolean>().Value());
+  Waiter& waiter = **WaiterOf(info[0]);
+  bool wanted = info[1].As<Napi::Boolean>().Value();
+  waiter.SetWanted(wanted);
+  // Nobody wants it: the wait ends now, before JS hears of the rejection.
+  if (!wanted && waiter.job && waiter.state.load() == Waiter::kUnwanted) StopWait(*waiter.job);
   return info.Env().Undefined();
 }
 
@@ -73,19 +75,19 @@ Napi::Value WaitThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   WaitCounts counts = CountWaits();
   Napi::Array result = Napi::Array::New(env, 3);
-  result.Set(0u, Napi::Number::New(env, counts.pool));
-  result.Set(1u, Napi::Number::New(env, counts.budget));
-  result.Set(2u, Napi::Number::New(env, counts.threads));
+  result.Set(0u, Napi::Number::New(env, counts.waits));
+  result.Set(1u, Napi::Number::New(env, counts.threads));
+  result.Set(2u, Napi::Number::New(env, counts.cap));
   return result;
 }
 
 Napi::Value TrySpin(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(info.Env(), kClosed);
+  if (int err = sem->account().Usable()) return Failure(info.Env(), err);
   int err = TryWaitYielding(sem->get(), info[1].As<Napi::Number>().DoubleValue());
   if (err != 0) return Failure(info.Env(), err);
-  sem->Record();
-  ++sem->held;
+  sem->account().Took();
   return info.Env().Undefined();
 }
 

@@ -30,7 +30,7 @@ struct Instance {
   Napi::FunctionReference probe;     // a no-op, called to ask whether JS may still run
 };
 
-// What the handle (an External) owns; a wait slice in flight shares the Sem.
+// What the handle (an External) owns; a wait in flight shares the Sem.
 using HandleRef = std::shared_ptr<HandleData>;
 using Handle = Napi::External<HandleRef>;
 

@@ -61,6 +61,7 @@ int InspectSemFile(const std::string& name, sem_t* sem, SemFileOwner* owner) {
   owner->gid = st.stx_gid;
   owner->mode = st.stx_mode & 0777;
   owner->inode = st.stx_ino;
+  owner->device = (static_cast<unsigned long long>(st.stx_dev_major) << 32) | st.stx_dev_minor;
   // glibc maps whatever file has the name: touching a short one is SIGBUS.
   if (st.stx_size < sizeof(sem_t)) return EINVAL;
   if (shared.index >= 0) {
@@ -71,9 +72,19 @@ int InspectSemFile(const std::string& name, sem_t* sem, SemFileOwner* owner) {
   return 0;
 }
 
+bool IdentifySemFile(const std::string& name, unsigned long long* device, unsigned long long* inode) {
+  std::string path = "/dev/shm/sem." + name.substr(1);
+  struct statx st;
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_INO, &st) != 0) return false;
+  *device = (static_cast<unsigned long long>(st.stx_dev_major) << 32) | st.stx_dev_minor;
+  *inode = st.stx_ino;
+  return true;
+}
+
 #else
 
 int InspectSemFile(const std::string&, sem_t*, SemFileOwner*) { return 0; }
+bool IdentifySemFile(const std::string&, unsigned long long*, unsigned long long*) { return false; }
 
 #endif
 

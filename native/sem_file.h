@@ -16,6 +16,7 @@ struct SemFileOwner {
   long gid = -1;
   unsigned mode = 0;             // permission bits
   unsigned long long inode = 0;  // 0: unknown
+  unsigned long long device = 0;
 };
 
 // Checks the semaphore `sem` just opened as `name`. Returns 0, or EINVAL
@@ -26,6 +27,10 @@ struct SemFileOwner {
 // or overwritten after the check; other C libraries' layouts (the header
 // check runs only where it calibrated itself on this glibc).
 int InspectSemFile(const std::string& name, sem_t* sem, SemFileOwner* owner);
+
+// The identity (device and inode) of the file that `name` names now; false
+// when there is none (or the platform cannot tell).
+bool IdentifySemFile(const std::string& name, unsigned long long* device, unsigned long long* inode);
 
 }  // namespace psem
 

@@ -8,8 +8,8 @@
 namespace psem {
 namespace {
 
-// Sync waits of robust handles are sliced the same way, and between two
-// slices post back the units of holders that died.
+// Sync waits through a robust account are sliced the same way, and between
+// two slices post back the units of holders that died.
 //
 // Sync waits and Worker.terminate(). A blocked sem_wait cannot be
 // interrupted from another thread, and a worker blocked in one would keep
@@ -36,7 +36,11 @@ bool Stopping(napi_env env, const Instance& instance) {
 // worker is being stopped) or another errno.
 int SyncWait(napi_env env, const Instance& instance, Sem* handle, double ms, const SignalWindow& window) {
   sem_t* sem = handle->get();
-  if (instance.worker || handle->ledger) {
+  Account& account = handle->account();
+  const bool robust = account.ledger() != nullptr;
+  // robust: a holder that died gives its units back before we wait for them.
+  if (robust && account.RecoverIfDue() > 0 && sem_trywait(sem) == 0) return 0;
+  if (instance.worker || robust) {
     const bool forever = ms < 0;
     const struct timespec deadline = DeadlineIn(forever ? 0 : ms);
     for (;;) {
@@ -46,7 +50,7 @@ int SyncWait(napi_env env, const Instance& instance, Sem* handle, double ms, con
       if (err != ETIMEDOUT || last) return err;
       if (instance.worker && Stopping(env, instance)) return ECANCELED;
       // robust: a holder that died while we waited gives its units back now.
-      if (handle->ledger) handle->ledger->Recover(sem);
+      if (robust) account.Recover();
     }
   }
   if (ms >= 0) return TimedWait(sem, ms, &window);
@@ -82,15 +86,26 @@ double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
   return err == EINTR ? EINTR + 256.0 * signals : err;
 }
 
-double CallTryWait(napi_env, Sem* sem, const napi_value*) { return sem_trywait(sem->get()) == 0 ? 0 : errno; }
-double CallPost(napi_env, Sem* sem, const napi_value*) { return sem_post(sem->get()) == 0 ? 0 : errno; }
-double CallRobustPost(napi_env, Sem* sem, const napi_value*) { return sem->Post(); }
+// A take: refused once a robust ledger broke (nothing taken), counted in
+// the process's account once taken.
+double CallTryWait(napi_env, Sem* sem, const napi_value*) {
+  Account& account = sem->account();
+  if (int err = account.Usable()) return err;
+  if (sem_trywait(account.sem()) == 0) return 0;
+  int err = errno;
+  // robust: the units of a holder that died come back, at most every few ms.
+  if (err == EAGAIN && account.RecoverIfDue() > 0 && sem_trywait(account.sem()) == 0) return 0;
+  return err;
+}
+double CallPost(napi_env, Sem* sem, const napi_value*) { return sem->account().Post(); }
 double CallWait(napi_env env, Sem* sem, const napi_value* argv) {
+  if (int err = sem->account().Usable()) return err;
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
   return BlockingWait(env, sem, -1, mask);
 }
 double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
+  if (int err = sem->account().Usable()) return err;
   double ms = 0;
   uint32_t mask = 0;
   napi_get_value_double(env, argv[0], &ms);
@@ -101,11 +116,9 @@ double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
 using Call = double (*)(napi_env, Sem*, const napi_value*);
 
 // Each call returns 0 or an errno; BoundCall turns it into JS's convention
-// (undefined or -errno: see addon.cc).
-// kHeldDelta: how the call changes the units this handle holds, counted
-// only for handles that must give them back (releaseOnExit). kRecord: a
-// unit taken is recorded in the robust ledger.
-template <Call kCall, int kHeldDelta, bool kRecord = false>
+// (undefined or -errno: see addon.cc). kTakes: a success took a unit, which
+// the account counts.
+template <Call kCall, bool kTakes>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -114,8 +127,7 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
   double err = sem == nullptr ? kClosed : kCall(env, sem, argv);
   if (err == 0) {
-    if (kRecord) sem->Record();
-    if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
+    if (kTakes) sem->account().Took();
     return nullptr;  // undefined
   }
   napi_value result;
@@ -134,27 +146,19 @@ napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char*
   return fn;
 }
 
-template <int kTaken, bool kRobust>
-bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
+}  // namespace
+
+bool BindSyncCalls(napi_env env, Handle handle, napi_value result, uint32_t first) {
   const napi_value calls[] = {
-      Bind(env, handle, BoundCall<CallTryWait, kTaken, kRobust>, "tryWait"),
-      Bind(env, handle, BoundCall<(kRobust ? CallRobustPost : CallPost), -kTaken>, "post"),
-      Bind(env, handle, BoundCall<CallWait, kTaken, kRobust>, "wait"),
-      Bind(env, handle, BoundCall<CallTimedWait, kTaken, kRobust>, "timedWait"),
+      Bind(env, handle, BoundCall<CallTryWait, true>, "tryWait"),
+      Bind(env, handle, BoundCall<CallPost, false>, "post"),
+      Bind(env, handle, BoundCall<CallWait, true>, "wait"),
+      Bind(env, handle, BoundCall<CallTimedWait, true>, "timedWait"),
   };
   for (uint32_t i = 0; i < 4; i++) {
     if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
   }
   return true;
-}
-
-}  // namespace
-
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, bool robust, napi_value result, uint32_t first) {
-  if (robust) {
-    return counting ? BindAll<1, true>(env, handle, result, first) : BindAll<0, true>(env, handle, result, first);
-  }
-  return counting ? BindAll<1, false>(env, handle, result, first) : BindAll<0, false>(env, handle, result, first);
 }
 
 }  // namespace psem

@@ -15,9 +15,9 @@
 namespace psem {
 
 // Sets result[first..first+3] to tryWait, post, wait, timedWait, each bound
-// to `handle`; `counting`: they keep the handle's held count; `robust`: they
-// record in the ledger. false when the environment refuses (being torn down).
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, bool robust, napi_value result, uint32_t first);
+// to `handle`; every take and post goes through the process's account of the
+// semaphore (account.h). false when the environment refuses (being torn down).
+bool BindSyncCalls(napi_env env, Handle handle, napi_value result, uint32_t first);
 
 }  // namespace psem
 

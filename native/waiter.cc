@@ -7,9 +7,9 @@
 namespace psem {
 namespace {
 
-// A unit the wait took, after `done` returned `result`: to the acquire() whose
-// handle JS returned, or back to the semaphore.
-void Hand(napi_env env, napi_value result, bool called, Waiter& waiter, Ledger* ledger) {
+// A unit the wait took, after `done` returned `result`: kept by the acquire()
+// whose handle JS returned, or given back to the semaphore.
+void Hand(napi_env env, napi_value result, bool called, Waiter& waiter) {
   Sem* taker = nullptr;
   napi_valuetype type;
   void* data = nullptr;
@@ -17,23 +17,13 @@ void Hand(napi_env env, napi_value result, bool called, Waiter& waiter, Ledger* 
       napi_get_value_external(env, result, &data) == napi_ok) {
     taker = OpenSem(static_cast<HandleRef*>(data)->get());
   }
-  if (taker != nullptr && taker->get() == waiter.sem()) {
-    // robust: the record follows the acquire the unit went to.
-    if (ledger != nullptr && !taker->ledger) ledger->Giving();
-    if (ledger == nullptr && taker->ledger) taker->ledger->Took();
-    ++taker->held;
-  } else {
-    if (ledger != nullptr) ledger->Giving();
-    sem_post(waiter.sem());  // nobody took it
-  }
+  if (taker == nullptr || taker->get() != waiter.sem()) waiter.PostBack();  // nobody took it
 }
 
 }  // namespace
 
 void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
   sem.inflight = false;
-  // This wait's ledger: `done` may start the next wait, which sets its own.
-  std::shared_ptr<Ledger> ledger = std::move(waiter.ledger);
   if (!waiter.Settle() && err == 0) err = ECANCELED;  // Returned: JS gave it up, SetWanted posted it back
   // done(undefined): a unit was taken; else done(-errno), as addon.cc's convention says.
   napi_value undefined, arg, result = nullptr;
@@ -48,7 +38,7 @@ void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);
   }
-  if (err == 0) Hand(env, result, called, waiter, ledger.get());
+  if (err == 0) Hand(env, result, called, waiter);
 }
 
 }  // namespace psem

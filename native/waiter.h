@@ -17,10 +17,14 @@
 namespace psem {
 
 class Waiter;
+struct WaitHub;  // wait_thread.cc
+struct WaitJob;  // wait_thread.cc
 
-// The waiters of one environment, by semaphore: at most one each.
+// The waiters of one environment, by semaphore: at most one each; and the
+// delivery of their waits' ends to the environment's JS thread.
 struct Waiters {
   std::map<sem_t*, Waiter*> bySem;
+  std::shared_ptr<WaitHub> hub;  // made at the first wait
 };
 
 // The waiter: the waiting of one semaphore in one environment, shared by
@@ -67,23 +71,18 @@ class Waiter {
   // The waiting thread took a unit: keeps it for JS if still wanted, else
   // posts it back. Returns whether it kept it.
   bool Keep() {
-    if (ledger) ledger->Took();  // robust: recorded on the waiting thread, right after the take
+    account->Took();  // counted on the waiting thread, right after the take
     int expected = kWanted;
     if (state.compare_exchange_strong(expected, kHolding)) return true;
     PostBack();
     return false;
   }
 
-  // Gives back a unit this wait took (unrecording it first when robust).
-  void PostBack() {
-    if (ledger) ledger->Giving();
-    sem_post(sem_);
-  }
+  // Gives back a unit this wait took (taken off the account first).
+  void PostBack() { account->Post(); }
 
   // robust: a holder that died while we waited gives its units back now.
-  void Recover() {
-    if (ledger) ledger->Recover(sem_);
-  }
+  void Recover() { account->Recover(); }
 
   // The JS thread, as the wait ends: whether the unit it took is still held
   // (not Returned). Either way, no wait is in flight any more.
@@ -94,9 +93,10 @@ class Waiter {
 
   bool busy = false;  // a wait is in flight
   std::atomic<int> state{kIdle};
-  // robust: the process's ledger of the semaphore, when the wait in flight
-  // runs through a robust handle (set by StartWait, fixed while in flight).
-  std::shared_ptr<Ledger> ledger;
+  std::shared_ptr<WaitJob> job;  // the wait in flight (wait_thread.h), for StopWait
+  // The process's account of the semaphore: every handle of it shares it
+  // (set by StartWait, fixed while a wait is in flight).
+  std::shared_ptr<Account> account;
 
  private:
   sem_t* sem_;  // the key: every handle of the semaphore in this process has this address
@@ -105,12 +105,10 @@ class Waiter {
 
 using WaiterRef = std::shared_ptr<Waiter>;
 
-// The end of a wait, on the JS thread, whichever thread waited (wait_slice.cc,
-// wait_thread.cc): tells JS `err` (0 or an errno) through `done` and accounts
-// for the unit taken, if any. JS returns the handle of the acquire() the unit
-// went to (its held count goes up), or anything else: nobody took it, so it
-// is posted back. Raw Node-API calls: in an environment being torn down JS
-// cannot run, and node-addon-api would turn that into a fatal error.
+// The end of a wait, on the JS thread (wait_thread.cc's delivery): tells JS `err` (0 or an errno) through `done`. JS
+// returns the handle of the acquire() the unit went to (the account counted it when it was taken), or anything else:
+// nobody took it, so it is posted back. Raw Node-API calls: in an environment being torn down JS cannot run, and
+// node-addon-api would turn that into a fatal error.
 void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err);
 
 }  // namespace psem

@@ -102,6 +102,28 @@ int WaitUntil(sem_t* sem, const struct timespec& deadline, const SignalWindow* w
 #endif
 }
 
+int WaitOnce(sem_t* sem, const struct timespec& deadline, bool (*stop)(void*), void* arg) {
+#ifdef HAVE_SEM_TIMEDWAIT
+  (void)stop;
+  (void)arg;
+  int r = clockWait != nullptr ? clockWait(sem, kWaitClock, &deadline) : sem_timedwait(sem, &deadline);
+  return r == 0 ? 0 : errno;
+#else
+  struct timespec now;
+  long pauseUs = 50;
+  for (;;) {
+    if (sem_trywait(sem) == 0) return 0;
+    int err = errno;
+    if (err != EAGAIN && err != EINTR) return err;
+    if (stop(arg)) return EINTR;
+    clock_gettime(kWaitClock, &now);
+    if (Reached(now, deadline)) return ETIMEDOUT;
+    usleep(static_cast<useconds_t>(pauseUs));
+    if (pauseUs < 10000) pauseUs *= 2;
+  }
+#endif
+}
+
 int TimedWait(sem_t* sem, double ms, const SignalWindow* window) { return WaitUntil(sem, DeadlineIn(ms), window); }
 
 }  // namespace psem

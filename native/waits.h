@@ -28,6 +28,13 @@ bool Reached(const struct timespec& now, const struct timespec& deadline);
 // against the same absolute deadline.
 int WaitUntil(sem_t* sem, const struct timespec& deadline, const SignalWindow* window);
 
+// One wait until `deadline`, for a thread that another may interrupt
+// (wait_thread.cc): returns 0, ETIMEDOUT, EINTR after any signal handler
+// (a timed futex wait is never restarted), or another errno. Where the wait
+// is polled (no sem_timedwait: macOS), EINTR too once `stop()` is true,
+// which is looked at between polls.
+int WaitOnce(sem_t* sem, const struct timespec& deadline, bool (*stop)(void*), void* arg);
+
 // Waits up to `ms` milliseconds; see WaitUntil().
 int TimedWait(sem_t* sem, double ms, const SignalWindow* window);
 

@@ -2,7 +2,8 @@
 // The smoke that scripts/valgrind.sh runs under memcheck: every path of the
 // addon once or a few times (sync calls and their errors, the async path with
 // its wait slices, timeouts, aborts and close(), handles dropped for the
-// finaliser, a worker thread terminated mid-wait, releaseOnExit at exit).
+// finaliser, a worker thread terminated mid-wait, releaseOnExit at exit, the
+// process account and the robust ledger, a ledger truncated under us).
 // Small on purpose: node under valgrind runs some 50 times slower.
 //   node --expose-gc scripts/valgrind-smoke.js
 const { Worker } = require('node:worker_threads');
@@ -12,7 +13,7 @@ const Semaphore = require('..');
 // POSIX_SEMAPHORE_SMOKE=sync,async picks sections (to find which one a report
 // comes from); POSIX_SEMAPHORE_SMOKE_ROUNDS=N does each N times (a leak of the
 // addon grows with N; what Node keeps at exit does not).
-const sections = (process.env.POSIX_SEMAPHORE_SMOKE || 'sync,async,dropped,worker').split(',');
+const sections = (process.env.POSIX_SEMAPHORE_SMOKE || 'sync,async,dropped,worker,robust').split(',');
 const rounds = Number(process.env.POSIX_SEMAPHORE_SMOKE_ROUNDS) || 1;
 const name = `/psem-valgrind-${process.pid}`;
 const names = [name, `${name}-exit`];
@@ -130,6 +131,32 @@ async function worker() {
   say('worker: ok');
 }
 
+async function robust() {
+  const plain = new Semaphore(name, { create: false });
+  const sem = new Semaphore(name, { create: false, robust: true, releaseOnExit: true });
+  const second = new Semaphore(name, { create: false, robust: true }); // recovers at open
+  for (let i = 0; i < 100; i++) {
+    sem.wait();
+    plain.post(); // the account: any handle gives back
+    await second.acquire();
+    sem.release();
+  }
+  plain.wait();
+  plain.wait();
+  expectCode(() => sem.tryWait(), 'EAGAIN'); // a try that finds it empty recovers (nothing to recover)
+  plain.post();
+  plain.post();
+  second.close();
+  // Truncated under a live holder: an error, never a SIGBUS.
+  sem.wait();
+  require('node:fs').truncateSync(`/dev/shm/psem.${name.slice(1)}`, 0);
+  sem.post();
+  expectCode(() => sem.tryWait(), 'ENOTRECOVERABLE');
+  sem.close();
+  plain.close();
+  say('robust: ok');
+}
+
 (async () => {
   try {
     for (let round = 0; round < rounds; round++) {
@@ -138,6 +165,7 @@ async function worker() {
       if (sections.includes('async')) await async();
       if (sections.includes('dropped')) await dropped();
       if (sections.includes('worker')) await worker();
+      if (sections.includes('robust')) await robust();
       Semaphore.unlink(name);
     }
     // Ends holding a unit of a releaseOnExit handle: the exit path gives it back.

@@ -87,11 +87,21 @@ export interface Native {
   getValue(handle: NativeHandle): number;
   /** sem_trywait with sched_yield between tries, for up to `us` µs: undefined when it took a unit, else -errno. */
   trySpin(handle: NativeHandle, us: number): Outcome;
-  /** Robust handles: posts back the units of holders that died; returns how many (0 when not robust), or -EBADF. */
+  /**
+   * Posts back the units that dead holders recorded in the semaphore's
+   * robust ledger; returns how many, or -errno (-ENOENT: no ledger, -EINVAL:
+   * not a ledger, -EBADF: closed). Through the process's ledger when a robust
+   * handle of the semaphore opened it, else through the ledger opened for
+   * this call only, without a slot.
+   */
   recover(handle: NativeHandle): number;
   /** Robust handles: the ledger's holders [pid, units, alive], this process left out when it holds none; -ENOENT when not robust. */
   holders(handle: NativeHandle): Array<[pid: number, units: number, alive: boolean]> | Failure;
-  /** The holders in the robust ledger of `name` ([pid, units, alive]), recovering nothing; or -errno (-ENOENT: no ledger). */
+  /**
+   * The holders in the robust ledger of `name` ([pid, units, alive]) of the
+   * semaphore that the name names now, recovering nothing; or -errno
+   * (-ENOENT: no ledger, -EINVAL: not a ledger).
+   */
   ledgerHolders(name: string): Array<[pid: number, units: number, alive: boolean]> | Failure;
   /**
    * The semaphore behind `handle`, as a positive number that every handle of
@@ -102,23 +112,29 @@ export interface Native {
   openWaiter(handle: NativeHandle): NativeWaiter | Failure;
   /**
    * Starts the waiter's wait through `handle` (whose acquire is first in
-   * line): on a pool thread in slices of `ms` while the pool can spare one,
-   * else on a thread of its own. undefined, or -EBUSY when a wait of this
-   * waiter is in flight already. `done(result)` runs once: undefined (a
-   * unit was taken: return the handle of the acquire it went to; anything
-   * else posts it back), -ETIMEDOUT (a slice ended: start again),
-   * -ECANCELED (nobody wanted it any more) or another -errno.
+   * line) on one of the addon's wait threads, sleeping at most `ms` at a
+   * time (robust handles recover dead holders' units between). undefined,
+   * or -EBUSY when a wait of this waiter is in flight already, -EAGAIN when
+   * no thread could start and none runs, -ECANCELED in a thread being torn
+   * down. `done(result)` runs once: undefined (a unit was taken: return the
+   * handle of the acquire it went to; anything else posts it back),
+   * -ECANCELED (nobody wanted it any more, or its thread is going) or
+   * another -errno.
    */
   startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (result: Outcome) => NativeHandle | undefined): Outcome;
-  /** Whether the wait in flight should keep a unit it takes (false: it posts it back, or already has). */
+  /**
+   * Whether the wait in flight should keep a unit it takes. false ends the
+   * wait before it returns: it takes nothing more, and a unit it holds is
+   * posted back (its done() then reports -ECANCELED).
+   */
   setWanted(waiter: NativeWaiter, wanted: boolean): void;
   /** The waiter is done with: a new one may open for its semaphore. */
   closeWaiter(waiter: NativeWaiter): void;
-  /** [pool threads held by waits of this process (every thread), the most they may hold, waits on threads of their own]. */
-  waitThreads(): [pool: number, budget: number, dedicated: number];
-  /** This thread's open handles, for the debug lines at exit. */
-  openHandles(): Array<[name: string, held: number, flags: number]>;
-  /** Posts back the units held by the releaseOnExit handles of every thread of the process; returns how many. */
+  /** [waits in flight in this process (every thread), the addon's wait threads running, the most there may be]. */
+  waitThreads(): [waits: number, threads: number, cap: number];
+  /** The units this process holds of the handle's semaphore, as its account counts them (0 while nothing asks for a count); -EBADF once closed. */
+  held(handle: NativeHandle): number;
+  /** Posts back the accounts that some handle asked releaseOnExit of (every thread's); returns how many units. */
   releaseHeld(): number;
   constants: {
     O_CREAT: number;
@@ -169,8 +185,8 @@ export const { constants } = native;
  */
 export const SPIN_US = 20;
 /**
- * Milliseconds a wait slice may hold a threadpool thread before it returns
- * to JS. The pool threads that waits may hold are counted natively, per
- * process: see docs/threadpool.md.
+ * Milliseconds a wait sleeps at most before it looks again (robust handles
+ * recover dead holders' units then). It never holds a threadpool thread:
+ * see docs/threadpool.md.
  */
-export const SLICE_MS = 100;
+export const SLICE_MS = 250;

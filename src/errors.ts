@@ -21,6 +21,8 @@ export type SemaphoreErrorCode =
   | 'ENOSPC'
   | 'ENAMETOOLONG'
   | 'ENOSYS'
+  /** robust: the semaphore's ledger was truncated or replaced under this process; robust ownership is lost. */
+  | 'ENOTRECOVERABLE'
   | 'ERR_SEMAPHORE_CLOSED'
   /** An existing semaphore owned by a user this process does not trust (`owner` says who). */
   | 'ERR_SEMAPHORE_UNTRUSTED'
@@ -32,9 +34,16 @@ export type SemaphoreErrorCode =
   | 'ERR_SEMAPHORE_LEASE_LOST'
   | (string & {});
 
+// Errno names that os.constants.errno lacks, by platform.
+const missingNames: Record<string, Record<string, number>> = {
+  linux: { ENOTRECOVERABLE: 131 },
+  darwin: { ENOTRECOVERABLE: 104 },
+};
+const errnos: Record<string, number> = { ...(missingNames[process.platform] ?? {}), ...osConstants.errno };
+
 // First name wins where two share a number (EAGAIN, not EWOULDBLOCK).
 const errnoNames = new Map<number, string>();
-for (const [code, errno] of Object.entries(osConstants.errno)) {
+for (const [code, errno] of Object.entries(errnos)) {
   if (!errnoNames.has(errno)) errnoNames.set(errno, code);
 }
 
@@ -45,7 +54,7 @@ export function errnoName(errno: number): string {
 
 /** errno value of a name (`'ETIMEDOUT'` → 110 on Linux). */
 export function errnoOf(code: string): number {
-  return (osConstants.errno as Record<string, number>)[code];
+  return errnos[code];
 }
 
 // What a person can do about each failure, by syscall and code.
@@ -84,6 +93,12 @@ function explain(code: string, syscall: string | undefined, name: string | undef
       return `the name of ${subject} is too long`;
     case 'ENOSYS':
       return `${syscall ?? 'this call'} is not supported on this platform`;
+    case 'ENOTRECOVERABLE':
+      return (
+        `the robust ledger of ${subject} was truncated by another process, so the units this process holds can no longer ` +
+        `come back if it dies: nothing more is taken through it (posts still work); close every handle of it and remove ` +
+        `the ledger when nothing holds the semaphore`
+      );
     case 'ERR_SEMAPHORE_CLOSED':
       return `${subject} is closed`;
     default:

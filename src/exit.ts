@@ -1,12 +1,16 @@
-// The exit path. The kernel closes every semaphore of a process that ends,
-// so nothing here may change how the process exits:
-// - one shared 'exit' listener per process (or worker), which only logs;
-//   handles stay usable by the program's own later 'exit' listeners;
-// - units of releaseOnExit handles are posted back natively, after the last
-//   'exit' listener (a C atexit handler; a worker's environment teardown);
-// - SIGINT/SIGTERM listeners only once some handle asked for releaseOnExit,
-//   which post back the units (of every thread: a worker's handles too) and
-//   re-raise the signal if nobody else listens.
+// The exit path, JS half: the only listeners the package installs. The
+// units a process holds belong to its accounts (native/account.h); every
+// exit trigger posts them back natively, in one place:
+// - the end of the program, process.exit(), an uncaught exception: a C
+//   atexit handler, after every JS 'exit' listener (which may still post);
+// - SIGINT/SIGTERM: the listeners below, installed only once some handle
+//   asked for releaseOnExit (of the main thread: worker threads get no
+//   signal events, and the native layer catches those signals for them
+//   while nobody listens), which post back the accounts of every thread and
+//   re-raise the signal if nobody else listens, so the exit status stays
+//   the conventional one.
+// No 'exit' listener: the kernel closes every semaphore of a process that
+// ends, and there is nothing else to do then.
 import { constants as osConstants } from 'node:os';
 import { native } from './binding';
 import { debugFromEnv, debugLog } from './debug';
@@ -14,17 +18,8 @@ import { debugFromEnv, debugLog } from './debug';
 /** Flag bit passed through the native layer: this handle logs. */
 export const DEBUG_FLAG = 0x100;
 
-let exitListening = false;
 let signalsListening = false;
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-
-function onExit(code: number): void {
-  for (const [name, held, flags] of native.openHandles()) {
-    if (!(debugFromEnv || flags & DEBUG_FLAG)) continue;
-    const releasing = flags & native.constants.RELEASE_ON_EXIT && held > 0;
-    debugLog(name, `exit ${code}: closed by the kernel${releasing ? `; posting back ${held} unit(s) held` : ''}`);
-  }
-}
 
 function onSignal(signal: NodeJS.Signals): void {
   // The program listens too: it decides what the signal means, and its
@@ -57,14 +52,9 @@ export function isMainThread(): boolean {
   return mainThread;
 }
 
-/** Called when a handle with closeOnExit or releaseOnExit opens. Idempotent. */
-export function listenForExit(releaseOnExit: boolean): void {
-  if (!exitListening) {
-    exitListening = true;
-    process.on('exit', onExit);
-  }
-  // Worker threads receive no signals; their teardown is native (env cleanup hook).
-  if (releaseOnExit && !signalsListening && isMainThread()) {
+/** Called when a handle with releaseOnExit opens. Idempotent. */
+export function listenForExit(): void {
+  if (!signalsListening && isMainThread()) {
     signalsListening = true;
     for (const s of SIGNALS) process.on(s, onSignal);
   }

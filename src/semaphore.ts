@@ -43,11 +43,16 @@ export interface SemaphoreOptions {
   debug?: boolean;
   /**
    * Accepted for compatibility with 0.0.x. The kernel closes every semaphore
-   * of a process that ends, so this changes nothing at exit; with `debug`,
-   * the handles still open at exit are logged. Default true.
+   * of a process that ends, so this changes nothing at exit. Default true.
    */
   closeOnExit?: boolean;
-  /** On exit, SIGINT or SIGTERM, post back the units this handle still holds. Default false. */
+  /**
+   * On exit, SIGINT or SIGTERM, post back the units this process still holds
+   * of the semaphore. Units belong to the process, not the handle: every
+   * handle's takes and posts count, in every thread; close(), garbage
+   * collection and a worker thread's end post nothing (see
+   * docs/exit-and-signals.md). Default false.
+   */
   releaseOnExit?: boolean;
   /**
    * Users (uids or names) besides this process's effective user and root
@@ -61,11 +66,12 @@ export interface SemaphoreOptions {
   /** Groups (gids or names) whose members' semaphores may be opened; see `trustedUsers`. */
   trustedGroups?: Array<number | string>;
   /**
-   * Units taken through this handle belong to this process, in a ledger
-   * beside the semaphore (`/dev/shm/psem.NAME`), and come back when the
-   * process dies holding them, however it dies (SIGKILL, the OOM killer):
-   * recovered when a robust handle opens and while robust waiters wait.
-   * Linux only; names up to 250 bytes. Default false.
+   * The units this process holds of the semaphore (through any handle, from
+   * the first robust open on) are recorded in a ledger beside it
+   * (`/dev/shm/psem.NAME`), and come back when the process dies holding
+   * them, however it dies (SIGKILL, the OOM killer): recovered when a robust
+   * handle opens, while robust waiters wait, and when a try finds the
+   * semaphore empty. Linux only; names up to 250 bytes. Default false.
    * @example const gpu = new Semaphore('gpu', { value: 2, robust: true });
    */
   robust?: boolean;
@@ -148,7 +154,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
     this.nativeWait = opened.wait;
     this.nativeTimedWait = opened.timedWait;
     this.created = opened.created;
-    if (opts.closeOnExit || opts.releaseOnExit) listenForExit(opts.releaseOnExit);
+    if (opts.releaseOnExit) listenForExit();
     if (this.debug) debugLog(this.name, this.created ? `created with value ${opts.value}` : 'opened');
   }
 
@@ -414,4 +420,13 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private log(operation: string, result: Outcome): void {
     debugLog(this.name, `${operation} -> ${describeResult(result)}`);
   }
+}
+
+/**
+ * The native handle behind `sem`, for the package's own tools (the CLI's
+ * recover, held-unit checks); not part of the public API.
+ * @internal
+ */
+export function nativeHandleOf(sem: Semaphore): NativeHandle {
+  return sem['handle'];
 }

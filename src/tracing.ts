@@ -31,15 +31,18 @@ export type TraceOutcome = 'acquired' | 'busy' | 'timeout' | 'aborted' | 'closed
  * });
  */
 export interface AcquireTraceContext {
-  /** The semaphore's name, with its leading '/'. */
+  /** The semaphore's name: with its leading '/' for the POSIX class, as given for RedisSemaphore. */
   semaphore: string;
-  operation: 'acquire';
+  /** `tryAcquire` only for RedisSemaphore, whose tryAcquire() is a Promise (the POSIX one is on `posix-semaphore:wait`). */
+  operation: 'acquire' | 'tryAcquire';
   /** The options as passed to acquire() (`{ timeout, signal }`), or undefined. */
   options: { timeout?: number; signal?: AbortSignal } | undefined;
   /** How it ended; undefined until `asyncStart`/`error`. */
   outcome: TraceOutcome | undefined;
   /** Milliseconds from the call to the Promise settling; undefined until `asyncStart`/`error`. */
   waitedMs: number | undefined;
+  /** RedisSemaphore: the fencing token of the unit taken, from `asyncStart` on when `outcome` is `acquired`. */
+  token?: number;
   /** Set by diagnostics_channel when the Promise rejects. */
   error?: unknown;
 }
@@ -116,20 +119,29 @@ export function outcomeOf(err: unknown): TraceOutcome {
   }
 }
 
-/** Runs `acquire` (the untraced acquire() of `semaphore`) under the acquire channel. */
-export function traceAcquire<O extends AcquireTraceContext['options']>(
+/**
+ * Runs `acquire` (the untraced acquire() of `semaphore`) under the acquire
+ * channel. RedisSemaphore passes `tokenOf` (the token of what it took, or
+ * undefined: busy) and its tryAcquire() as `operation` 'tryAcquire'.
+ */
+export function traceAcquire<O extends AcquireTraceContext['options'], R = void>(
   semaphore: { readonly name: string },
   options: O,
-  acquire: (options: O) => Promise<void>,
-): Promise<void> {
-  const context: AcquireTraceContext = { semaphore: semaphore.name, operation: 'acquire', options, outcome: undefined, waitedMs: undefined };
+  acquire: (options: O) => Promise<R>,
+  tokenOf?: (result: R) => number | undefined,
+  operation: AcquireTraceContext['operation'] = 'acquire',
+): Promise<R> {
+  const context: AcquireTraceContext = { semaphore: semaphore.name, operation, options, outcome: undefined, waitedMs: undefined };
   const started = performance.now();
   return acquireChannel.tracePromise(
     () =>
       acquire(options).then(
-        () => {
-          context.outcome = 'acquired';
+        (result) => {
+          const token = tokenOf?.(result);
+          context.outcome = tokenOf === undefined || token !== undefined ? 'acquired' : 'busy';
+          if (token !== undefined) context.token = token;
           context.waitedMs = performance.now() - started;
+          return result;
         },
         (err: unknown) => {
           context.outcome = outcomeOf(err);

@@ -119,6 +119,14 @@ function rowsOf(results, bars = []) {
     compare('ping-pong round trip, one CPU each, sync, µs', r.sync.median, 'C program, same placement', r.C.median, us, vm);
     compare('ping-pong round trip, one CPU each, async, µs', r.async.median, 'C program, same placement', r.C.median, us, vm);
   }
+  const w = results.wakeup;
+  if (w) {
+    const r = w.results;
+    const op = "wake-up from idle after another process's `post()`, µs";
+    compare(`${op}: waiting \`await acquire()\``, r.async.median, 'sync `wait()`, same run', r.sync.median, us, atMost(2));
+    compare(`${op}: waiting \`await acquire()\``, r.async.median, 'C `sem_wait()`, same run', r.C.median, us);
+    compare(`${op}: sync \`wait()\``, r.sync.median, 'C `sem_wait()`, same run', r.C.median, us);
+  }
   const c = results.contended;
   if (c) {
     const r = c.results;

@@ -5,6 +5,12 @@
 //   semaphore pingpong ITERATIONS ROUNDS [CPU_PING CPU_PONG]
 //                                         us per round trip between two processes, one line per
 //                                         round; with CPUs, each process is pinned to its CPU
+//   semaphore wake-post GO DONE CLOCK ROUNDS PAUSE_MS
+//                                         each round: idle PAUSE_MS, write the time (CLOCK_MONOTONIC ns,
+//                                         a double) into the file CLOCK, sem_post(GO), sem_wait(DONE)
+//   semaphore wake-wait GO DONE CLOCK ROUNDS
+//                                         each round: sem_wait(GO), print the µs since the time in CLOCK,
+//                                         sem_post(DONE): the C side of bench/wakeup.js
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -12,6 +18,8 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,9 +108,59 @@ static void pingpong(long iterations, int rounds, int cpuPing, int cpuPong) {
   sem_unlink(pongName);
 }
 
+static volatile double *map_clock(const char *file) {
+  int fd = open(file, O_RDWR);
+  if (fd < 0) {
+    perror("open");
+    exit(1);
+  }
+  void *map = mmap(NULL, sizeof(double), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    perror("mmap");
+    exit(1);
+  }
+  close(fd);
+  return map;
+}
+
+static sem_t *open_existing(const char *name) {
+  sem_t *sem = sem_open(name, 0);
+  if (sem == SEM_FAILED) {
+    perror("sem_open");
+    exit(1);
+  }
+  return sem;
+}
+
+static void wake(int post, const char *goName, const char *doneName, const char *clockFile, int rounds, int pauseMs) {
+  sem_t *go = open_existing(goName), *done = open_existing(doneName);
+  volatile double *clock = map_clock(clockFile);
+  for (int round = 0; round < rounds; round++) {
+    if (post) {
+      usleep((useconds_t)pauseMs * 1000);
+      *clock = now_ns();
+      must(sem_post(go), "sem_post");
+      while (sem_wait(done) != 0 && errno == EINTR) {}
+    } else {
+      while (sem_wait(go) != 0 && errno == EINTR) {}
+      double us = (now_ns() - *clock) / 1e3;
+      printf("%.3f\n", us);
+      fflush(stdout);
+      must(sem_post(done), "sem_post");
+    }
+  }
+  sem_close(go);
+  sem_close(done);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 6 && strncmp(argv[1], "wake-", 5) == 0) {
+    int post = strcmp(argv[1], "wake-post") == 0;
+    wake(post, argv[2], argv[3], argv[4], atoi(argv[5]), post && argc > 6 ? atoi(argv[6]) : 0);
+    return 0;
+  }
   if (argc != 4 && argc != 6) {
-    fprintf(stderr, "usage: %s pair|pingpong ITERATIONS ROUNDS [CPU_PING CPU_PONG]\n", argv[0]);
+    fprintf(stderr, "usage: %s pair|pingpong ITERATIONS ROUNDS [CPU_PING CPU_PONG] | wake-post|wake-wait ...\n", argv[0]);
     return 2;
   }
   long iterations = atol(argv[2]);

@@ -1,8 +1,10 @@
 'use strict';
 // The one place a throwaway redis-server is started: on 127.0.0.1 and a free
-// port, no persistence, its files (log included) in a temporary directory.
-// Used by the Redis tests (test/support/redis.js), the bench
-// (bench/contended.js) and CI (.ci/run):
+// port (or one given, to restart a server where it was), no persistence, its
+// files (log included) in a temporary directory; also a Sentinel
+// (startSentinel) and a node of a Cluster (extra args). Used by the Redis
+// tests (test/support/redis.js), the bench (bench/contended.js) and CI
+// (.ci/run):
 //
 //   node scripts/lib/redis-server.js
 //     Starts one and prints `PID URL DIR` once it accepts connections, then
@@ -31,19 +33,48 @@ function redisServerPath() {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/** The redis-sentinel command (or redis-server, which runs one with --sentinel), or undefined. */
+function redisSentinelPath() {
+  const r = spawnSync('sh', ['-c', 'command -v redis-sentinel'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** The redis-cli command, or undefined when it is not installed. */
+function redisCliPath() {
+  const r = spawnSync('sh', ['-c', 'command -v redis-cli'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
 /**
  * Starts redis-server without persistence; resolves with
- * { port, url, pid, dir, stop(), detach() } once it accepts connections.
- * It is killed when this process exits, unless detach() was called (then
- * whoever got its pid stops it). stop() ends it with SIGTERM (SIGKILL after
- * 5 s) and removes its directory.
+ * { port, url, pid, dir, stop(), kill(), detach() } once it accepts
+ * connections. It is killed when this process exits, unless detach() was
+ * called (then whoever got its pid stops it). stop() ends it with SIGTERM
+ * (SIGKILL after 5 s) and removes its directory; kill() ends it with
+ * SIGKILL, as a crash would. Options (or the command, as a string):
+ * `command`, `port` (default: a free one), `args` (more arguments, such as
+ * ['--replicaof', '127.0.0.1', '6379'] or ['--cluster-enabled', 'yes']),
+ * `sentinel` (a Sentinel: its config file is written in its directory).
  */
-async function startRedis(command = redisServerPath()) {
+async function startRedis(options = {}) {
+  const {
+    command = redisServerPath(),
+    port = await freePort(),
+    args: extra = [],
+    sentinel,
+  } = typeof options === 'string' ? { command: options } : options;
   if (!command) throw new Error('redis-server is not installed');
-  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psem-redis-'));
   const log = path.join(dir, 'redis.log');
+  const head = [];
+  if (sentinel) {
+    // A Sentinel rewrites its config file: one of its own, in its directory.
+    const conf = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(conf, `${sentinel.join('\n')}\n`);
+    head.push(conf, '--sentinel');
+  }
   const args = [
+    ...head,
     '--port',
     String(port),
     '--bind',
@@ -58,6 +89,7 @@ async function startRedis(command = redisServerPath()) {
     dir,
     '--logfile',
     log,
+    ...extra,
   ];
   const server = spawn(command, args, { stdio: 'ignore' });
   const output = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
@@ -75,7 +107,7 @@ async function startRedis(command = redisServerPath()) {
         else resolve();
       };
       const poll = setInterval(() => {
-        if (/Ready to accept connections/.test(output())) finish();
+        if ((sentinel ? /\+monitor master/ : /Ready to accept connections/).test(output())) finish();
         else if (Date.now() - started > 10_000) finish(new Error(`redis-server did not start in 10 s:\n${output()}`));
       }, 20);
       server.once('error', finish);
@@ -93,6 +125,14 @@ async function startRedis(command = redisServerPath()) {
     url: `redis://127.0.0.1:${port}`,
     pid: server.pid,
     dir,
+    log: output,
+    /** SIGKILL, as a crash; resolves once it has exited, and removes its directory. */
+    async kill() {
+      kill();
+      await exited;
+      process.removeListener('exit', kill);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
     async stop() {
       if (running) process.kill(server.pid, 'SIGTERM');
       const timer = setTimeout(kill, 5000);
@@ -108,7 +148,24 @@ async function startRedis(command = redisServerPath()) {
   };
 }
 
-module.exports = { startRedis, redisServerPath };
+/**
+ * Starts a Sentinel watching the master `masterName` at 127.0.0.1:`masterPort`
+ * (quorum `quorum`), judged down after `downAfterMs` without an answer.
+ * Resolves like startRedis().
+ */
+function startSentinel({ masterName, masterPort, quorum = 2, downAfterMs = 500, failoverTimeoutMs = 2000 }) {
+  return startRedis({
+    command: redisSentinelPath() ?? redisServerPath(),
+    sentinel: [
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} ${quorum}`,
+      `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
+      `sentinel failover-timeout ${masterName} ${failoverTimeoutMs}`,
+      `sentinel parallel-syncs ${masterName} 1`,
+    ],
+  });
+}
+
+module.exports = { startRedis, startSentinel, redisServerPath, redisSentinelPath, redisCliPath, freePort };
 
 if (require.main === module) {
   startRedis().then(

@@ -2,20 +2,21 @@
 // semaphore, whichever of this thread's handles it was called on, joins one
 // FIFO queue per semaphore here, and that queue has at most one native wait
 // in flight. The native half (native/async_calls.cc, waiter.h) refuses a
-// second one, counts the pool threads that waits hold in the whole process
-// (pool_budget.h), and runs a wait on a thread of its own (wait_thread.h)
-// when the pool cannot spare one.
+// second one and runs it on a thread of the addon's, never the libuv pool
+// (native/wait_thread.h).
 //
 // The rules, in one place:
 // - a free unit goes to the oldest waiting acquire(), never to a newcomer
 //   (acquire() takes the fast path only while nobody of this thread waits);
 // - the native wait runs through the handle of the oldest acquire, and
 //   ends with done(undefined) (took a unit: done() names the acquire's
-//   handle, or nobody and the native side posts it back), -ETIMEDOUT (a
-//   slice ended: start again), -ECANCELED (setWanted(false) came first: it
-//   holds nothing) or another -errno (binding.ts: the return convention);
+//   handle, or nobody and the native side posts it back), -ECANCELED
+//   (unwanted: it holds nothing; start again if someone waits) or another
+//   -errno (binding.ts: the return convention); -ETIMEDOUT and -EINTR are
+//   read as -ECANCELED;
 // - when the last acquire settles (timeout, abort, close), setWanted(false)
-//   makes the wait in flight give back whatever it takes from then on.
+//   ends the wait in flight before the rejection is delivered: it takes
+//   nothing posted after that.
 import { constants, Failure, failed, native, NativeHandle, NativeWaiter, Outcome, SLICE_MS } from '../binding';
 import { errnoOf } from '../errors';
 import { WaitQueue } from './wait-queue';
@@ -83,8 +84,8 @@ export function cancelAcquires(key: number, owner: WaitingHandle, error: () => E
   waits.get(key)?.cancel(owner, error);
 }
 
-/** [pool threads held by waits of this process, the most they may hold, waits on threads of their own]. */
-export function waitThreads(): [pool: number, budget: number, dedicated: number] {
+/** [waits in flight in this process, the addon's wait threads running, the most there may be]. */
+export function waitThreads(): [waits: number, threads: number, cap: number] {
   return native.waitThreads();
 }
 

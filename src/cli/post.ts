@@ -1,12 +1,13 @@
 // post: add to a semaphore's value (sem_post), as often as --count says.
 import { constants } from '../binding';
 import { Command, help, integerArg, nameArg, quietHelp, quietOption, trusted, trustHelp, trustOptions, Values } from './args';
-import { EXIT_OK, Failure, failureOf, printJson, say } from './output';
-import { open, valueOf } from './semaphores';
+import { EXIT_FAILURE, EXIT_OK, Failure, failureOf, PROGRAM, printJson, say } from './output';
+import { holdersOf, open, valueOf } from './semaphores';
 
 function post([text]: string[], values: Values): number {
   const name = nameArg(text);
   const count = integerArg(values.count as string | undefined, '--count', 1, constants.SEM_VALUE_MAX, 1);
+  if (!values.force) refuseRobustHolders(name);
   const sem = open(name, { create: false, ...trusted(values) });
   try {
     // Fail at once, not after posting one by one for minutes, when the count
@@ -40,11 +41,35 @@ function post([text]: string[], values: Values): number {
   return EXIT_OK;
 }
 
+// A unit posted by hand while the robust ledger records holders would be
+// granted a second time when their units come back (a dead holder's by
+// recovery, a live one's when it posts).
+function refuseRobustHolders(name: string): void {
+  const holding = (holdersOf(name) ?? []).filter((h) => h.units > 0);
+  if (holding.length === 0) return;
+  const units = holding.reduce((sum, h) => sum + h.units, 0);
+  const dead = holding.filter((h) => !h.alive);
+  const who = holding.map((h) => `pid ${h.pid} (${h.units}, ${h.alive ? 'alive' : 'dead'})`).join(', ');
+  throw new Failure(
+    `refusing to post to ${name}: its robust ledger records ${units} unit${units === 1 ? '' : 's'} held by ${who}; ` +
+      `they come back by themselves (${dead.length > 0 ? `'${PROGRAM} recover ${name}' posts the dead holders' now` : 'when their holders post or die'}), ` +
+      'and a post now would grant them twice. Pass --force to post anyway.',
+    EXIT_FAILURE,
+    'ERR_ROBUST_HOLDERS',
+  );
+}
+
 export const postCommand: Command = {
-  usage: 'post NAME [--count N] [--json] [-q]',
+  usage: 'post NAME [--count N] [--force] [--json] [-q]',
   summary: 'add to the value (sem_post), waking waiters; gives back a unit lost to SIGKILL',
-  optionHelp: ['--count N          post N times (default 1)', '--json             one object: name, posted, value', quietHelp, ...trustHelp],
-  options: { count: { type: 'string' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
+  optionHelp: [
+    '--count N          post N times (default 1)',
+    '--force            post even while a robust ledger records holders (refused otherwise)',
+    '--json             one object: name, posted, value',
+    quietHelp,
+    ...trustHelp,
+  ],
+  options: { count: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' }, ...quietOption, ...trustOptions, help },
   positionals: 1,
   run: post,
 };

@@ -2,7 +2,7 @@
 // handles (opening a robust handle does it), and say how many and from whom.
 import { Command, help, nameArg, quietHelp, quietOption, trusted, trustHelp, trustOptions, Values } from './args';
 import { EXIT_OK, Failure, PROGRAM, printJson, say } from './output';
-import { holdersOf, open, valueOf } from './semaphores';
+import { holdersOf, open, recoverThrough, valueOf } from './semaphores';
 
 function recover([text]: string[], values: Values): number {
   const name = nameArg(text);
@@ -11,19 +11,20 @@ function recover([text]: string[], values: Values): number {
     throw new Failure(
       `semaphore '${name}' has no robust ledger: only units taken through robust: true handles can be recovered; '${PROGRAM} post ${name}' gives back a unit by hand`,
     );
-  // Opening a robust handle recovers every dead holder's units.
-  const sem = open(name, { create: false, robust: true, ...trusted(values) });
+  // A plain handle and the ledger opened for this call only: no slot of ours,
+  // and the count is what this call really posted (to this semaphore only).
+  const sem = open(name, { create: false, ...trusted(values) });
   try {
-    const dead = before.filter((h) => !h.alive && h.units > 0);
-    const units = dead.reduce((sum, h) => sum + h.units, 0);
+    const posted = recoverThrough(sem);
+    const dead = before.filter((h) => !h.alive && h.units > 0).map((h) => h.pid);
     const now = valueOf(sem);
     if (values.json) {
-      printJson({ name, recovered: units, from: dead.map((h) => h.pid), value: now ?? null });
-    } else if (units === 0) {
+      printJson({ name, recovered: posted, from: posted === 0 ? [] : dead, value: now ?? null });
+    } else if (posted === 0) {
       say(`nothing to recover in ${name}: no dead holder held units${now === undefined ? '' : `; value ${now}`}`);
     } else {
       say(
-        `recovered ${units} unit${units === 1 ? '' : 's'} of ${name} from dead pid ${dead.map((h) => h.pid).join(', ')}${now === undefined ? '' : `; value now ${now}`}`,
+        `recovered ${posted} unit${posted === 1 ? '' : 's'} of ${name}${dead.length === 0 ? '' : ` from dead pid ${dead.join(', ')}`}${now === undefined ? '' : `; value now ${now}`}`,
       );
     }
   } finally {

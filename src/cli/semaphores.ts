@@ -3,13 +3,13 @@
 // holders) for list, info, top and recover.
 import { readdirSync, statSync, Stats } from 'node:fs';
 import { constants, native } from '../binding';
-import { SemaphoreError } from '../errors';
-import { Semaphore } from '../semaphore';
+import { errnoName, errnoOf, SemaphoreError } from '../errors';
+import { nativeHandleOf, Semaphore } from '../semaphore';
 import type { Opener } from '../system/proc';
 import { commandLine } from '../system/proc';
-import { semaphoreFile, semaphoreOfFile, SHM_DIR } from '../system/shm';
+import { ledgerFile, semaphoreFile, semaphoreOfFile, SHM_DIR } from '../system/shm';
 import { groupName, userName } from '../system/users';
-import { failureOf, Failure, octal } from './output';
+import { EXIT_FAILURE, failureOf, Failure, octal } from './output';
 
 export interface Description {
   name: string;
@@ -54,6 +54,16 @@ export function open(name: string, options: ConstructorParameters<typeof Semapho
   } catch (err) {
     throw failureOf(err, name);
   }
+}
+
+/**
+ * Posts back the units that dead holders recorded in the robust ledger of
+ * `sem`'s semaphore; returns how many this call posted.
+ */
+export function recoverThrough(sem: Semaphore): number {
+  const posted = native.recover(nativeHandleOf(sem));
+  if (posted < 0) throw failureOf(SemaphoreError.fromErrno(-posted, 'open', sem.name), sem.name);
+  return posted;
 }
 
 /** The value, or undefined where the platform cannot tell (macOS: ENOSYS). */
@@ -145,9 +155,23 @@ export function describeAll(command: string, match?: string): Array<{ descriptio
   return all;
 }
 
-/** The holders in a robust semaphore's ledger (none recovered); null without a ledger. */
+/**
+ * The holders in a robust semaphore's ledger (none recovered), of the
+ * semaphore that the name names now (a ledger may outlive an earlier
+ * semaphore of the name); null without a ledger.
+ * @throws Failure (code EINVAL) when the ledger is corrupt: not a regular file of a ledger's size and magic.
+ */
 export function holdersOf(name: string): Holder[] | null {
   const found = native.ledgerHolders(name);
-  if (typeof found === 'number') return null;
+  if (found === -errnoOf('ENOENT')) return null;
+  if (typeof found === 'number') {
+    const code = errnoName(-found);
+    const why = code === 'EINVAL' ? "is corrupt (not a regular file of a ledger's size and magic)" : `cannot be read (${code})`;
+    throw new Failure(
+      `the robust ledger of ${name}, ${ledgerFile(name)}, ${why}; remove it when nothing holds the semaphore robustly (robust opens fail until then)`,
+      EXIT_FAILURE,
+      code,
+    );
+  }
   return found.map(([pid, units, alive]) => ({ pid, units, alive, command: alive ? commandLine(pid) : null }));
 }

@@ -44,7 +44,13 @@ export const topCommand: Command = {
             dev: stats.dev,
             ino: stats.ino,
           })),
-        holders: (name) => holdersOf(name),
+        holders: (name) => {
+          try {
+            return holdersOf(name);
+          } catch {
+            return null; // a corrupt ledger: info NAME says so
+          }
+        },
       },
     );
   },

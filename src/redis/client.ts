@@ -5,10 +5,15 @@ import { SemaphoreError } from '../errors';
 import type { RedisClient } from './options';
 import { requirePeer } from './peers';
 
-/** An ioredis client for `url`; its 'error' events (each reconnection's) go to `onError`. */
-export function connect(url: string, onError: (err: Error) => void): RedisClient {
+/**
+ * An ioredis client for `url`; its 'error' events (each reconnection's) go
+ * to `onError`. A TCP connect gives up after `connectTimeoutMs`, and a
+ * disconnect() ends the socket at once (ioredis otherwise keeps a 2 s
+ * timer alive for a socket that already failed, and the process with it).
+ */
+export function connect(url: string, connectTimeoutMs: number, onError: (err: Error) => void): RedisClient {
   const { Redis } = requirePeer('ioredis');
-  const client = new Redis(url);
+  const client = new Redis(url, { connectTimeout: connectTimeoutMs, disconnectTimeout: 0 });
   // Failures reach the caller through the commands; without a listener
   // ioredis would print every reconnection error.
   client.on('error', onError);
@@ -59,4 +64,49 @@ export async function quit(client: RedisClient): Promise<void> {
     }
   }
   c.disconnect();
+}
+
+/**
+ * `command`, unless the connection is not up when it is sent and does not
+ * come up within `ms`: then a rejection with `unreachable()`, and whatever
+ * the command still yields later goes to `late` (a unit it took is given
+ * back). ioredis queues a command while it reconnects and fails it only
+ * after many tries (10 s and more), which must not be how long an
+ * unreachable Redis takes to say so. A command sent on a live connection
+ * is not timed: a slow or stalled Redis is not an unreachable one, and the
+ * leases held are judged by their own deadlines.
+ */
+export function whenReachable<T>(
+  client: RedisClient,
+  ms: number,
+  command: Promise<T>,
+  unreachable: () => Error,
+  late: (value: T) => void,
+): Promise<T> {
+  if (statusOf(client) === undefined || statusOf(client) === 'ready') return command;
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    // No 'ready' listener per command (many semaphores may share one client):
+    // a connection that came up meanwhile has sent the command, which is
+    // then answered as on any live connection.
+    const timer = setTimeout(() => {
+      if (statusOf(client) === 'ready') return;
+      settled = true;
+      reject(unreachable());
+    }, ms);
+    command.then(
+      (value) => {
+        if (settled) return late(value);
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

@@ -26,6 +26,14 @@ export interface RedisSemaphoreOptions {
   refreshMs?: number;
   /** Milliseconds between two tries of a waiting acquire() (Redis has no blocking semaphore wait). Default 10. */
   retryMs?: number;
+  /**
+   * Milliseconds that tryAcquire(), each try of acquire() and release() wait
+   * for a connection that is down when they are sent, before they reject
+   * `ERR_SEMAPHORE_REDIS`; also the TCP connect timeout of the client made
+   * from `url`. A command sent on a live connection is not timed by this (a
+   * slow Redis is not an unreachable one). Default 1000.
+   */
+  connectTimeoutMs?: number;
   /** Called when a held unit's lease is lost (or may be: not renewed in time); the same as `sem.on('lost', fn)`. */
   onLostLease?: (error: SemaphoreError) => void;
   /** One line per operation on stderr, prefixed "[posix-semaphore]". Also NODE_DEBUG=posix-semaphore. Default false. */
@@ -39,6 +47,7 @@ export interface ResolvedRedisOptions {
   leaseMs: number;
   refreshMs: number;
   retryMs: number;
+  connectTimeoutMs: number;
   onLostLease: ((error: SemaphoreError) => void) | undefined;
   debug: boolean;
 }
@@ -76,6 +85,7 @@ export function resolveRedisOptions(options: unknown): ResolvedRedisOptions {
     leaseMs,
     refreshMs,
     retryMs: o.retryMs === undefined ? 10 : validateInteger(o.retryMs, 'options.retryMs', 1, TIMEOUT_MAX),
+    connectTimeoutMs: o.connectTimeoutMs === undefined ? 1000 : validateInteger(o.connectTimeoutMs, 'options.connectTimeoutMs', 1, TIMEOUT_MAX),
     onLostLease: onLostLease as ResolvedRedisOptions['onLostLease'],
     debug,
   };

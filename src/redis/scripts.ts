@@ -37,12 +37,21 @@ function script(body: string): Script {
  * KEYS: holders, token counter[, the key posix-semaphore 1.0 used]; ARGV: limit, leaseMs, id.
  * Returns 0 when `limit` holders hold a live lease, -1 when the 1.0 key is
  * in use (the versions would not see each other's units), else {token, member}.
+ * The token is max(last token + 1, the server's TIME in µs): larger than
+ * every token before it as long as no server's clock (the one that restarted
+ * empty, the replica promoted) is behind the last grant's (docs/redis.md).
  */
 export const ACQUIRE = script(`
 if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-local token = redis.call('INCR', KEYS[2])
+-- The token only goes up, even where Redis lost the counter (a restart
+-- without persistence, a failover to a replica that missed the last
+-- writes): the larger of the last + 1 and the server's TIME in
+-- microseconds (exact in a double until the year 2255).
+local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local token = math.max(last + 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
+redis.call('SET', KEYS[2], string.format('%d', token))
 local member = string.format('%d:%s', token, ARGV[3])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), member)
 keepUntilLastLease(KEYS[1])

@@ -5,16 +5,18 @@
 // leases (lease.ts), the scripts (scripts.ts) and the options (options.ts)
 // live beside it.
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { debugFromEnv, debugLog } from '../debug';
 import { errnoOf, invalidArgType, SemaphoreError } from '../errors';
 import type { SharedAcquireOptions, SharedSemaphore } from '../lock';
-import { connect, disconnect, keysOf, quit, redisError, statusOf } from './client';
+import { connect, disconnect, keysOf, quit, redisError, statusOf, whenReachable } from './client';
 import { Lease } from './lease';
 import type { LeaseOwner } from './lease';
 import { validateAcquireOptions } from '../validate';
 import { resolveRedisOptions, validateName } from './options';
 import type { RedisClient, RedisSemaphoreOptions } from './options';
 import { abortError, WaitQueue } from '../async/wait-queue';
+import { acquireChannel, traceAcquire } from '../tracing';
 
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
 const asyncDisposeSymbol: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
@@ -56,8 +58,9 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   private readonly ownsClient: boolean;
   private readonly owner: LeaseOwner;
   private readonly retryMs: number;
+  private readonly connectTimeoutMs: number;
   private readonly debug: boolean;
-  private readonly held: Lease[] = []; // oldest first
+  private readonly units: Lease[] = []; // held, oldest first
   // acquire() calls waiting their turn; when none is left, stop asking Redis.
   private readonly waiters = new WaitQueue<Lease>(() => this.pause?.abort());
   private polling = false; // the one acquire loop of this instance runs
@@ -70,6 +73,8 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   private redisFailure: unknown;
   // Errors already reported through 'lost'/'error', so that none is reported twice.
   private readonly reported = new WeakSet<object>();
+  // The units withLock() holds, each with the controller of the signal its fn was given.
+  private readonly locked = new Map<Lease, AbortController>();
 
   /**
    * @param name the semaphore's name, a non-empty string; the same name on the same Redis is the same semaphore.
@@ -83,11 +88,12 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     this.limit = opts.value;
     this.leaseMs = opts.leaseMs;
     this.retryMs = opts.retryMs;
+    this.connectTimeoutMs = opts.connectTimeoutMs;
     this.debug = opts.debug || debugFromEnv;
     this.ownsClient = opts.client === undefined;
     this.client =
       opts.client ??
-      connect(opts.url, (err) => {
+      connect(opts.url, opts.connectTimeoutMs, (err) => {
         this.redisFailure = err;
         if (this.debug) debugLog(this.name, `redis: ${err.message}`);
       });
@@ -111,6 +117,25 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   }
 
   /**
+   * The `value` it was made with: how many holders it admits at once (the
+   * same as `limit`). Unlike the POSIX `value`, not the count free now:
+   * that lives in Redis, a round trip away.
+   */
+  get value(): number {
+    return this.limit;
+  }
+
+  /** How many acquire() calls (withLock()'s included) wait on this instance. */
+  get pending(): number {
+    return this.waiters.pending;
+  }
+
+  /** How many units this instance holds (taken and not released yet; a lost one until its release()). */
+  get held(): number {
+    return this.units.length;
+  }
+
+  /**
    * The fencing token of the unit this instance took last and still
    * holds, or undefined when it holds none (with several units taken at
    * once, withLock() hands each `fn` its own). Tokens of one semaphore grow
@@ -122,7 +147,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    * if (await sem.tryAcquire()) await storage.write(key, data, { fencingToken: sem.token });
    */
   get token(): number | undefined {
-    return this.held.at(-1)?.token;
+    return this.units.at(-1)?.token;
   }
 
   /**
@@ -141,7 +166,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    * const token = sem.token;
    */
   async acquire(options?: SharedAcquireOptions): Promise<void> {
-    await this.take(options);
+    await this.tracedTake(options);
   }
 
   /**
@@ -153,7 +178,18 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    * reached (the client's error as `cause`): an unreachable Redis is not a
    * busy semaphore.
    */
-  async tryAcquire(): Promise<boolean> {
+  tryAcquire(): Promise<boolean> {
+    if (!acquireChannel.hasSubscribers) return this.untracedTryAcquire();
+    return traceAcquire(
+      this,
+      undefined,
+      () => this.untracedTryAcquire(),
+      (took) => (took ? this.token : undefined),
+      'tryAcquire',
+    );
+  }
+
+  private async untracedTryAcquire(): Promise<boolean> {
     if (this.closed) throw SemaphoreError.closed(this.name, 'tryAcquire');
     if (this.waiters.pending > 0) return false;
     const lease = await this.tryLease('tryAcquire');
@@ -170,7 +206,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
    */
   async release(): Promise<void> {
     if (this.closed) throw SemaphoreError.closed(this.name, 'release');
-    const lease = this.held.shift();
+    const lease = this.units.shift();
     if (lease === undefined) {
       throw new SemaphoreError('ERR_SEMAPHORE_NOT_HELD', {
         syscall: 'release',
@@ -182,31 +218,45 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   }
 
   /**
-   * Runs `fn` holding one unit: acquire(), then `fn(token)` with the
-   * grant's fencing token, then gives back that very unit in a finally.
-   * Returns what `fn` returns. When the lease was lost while `fn` ran,
-   * rejects with `ERR_SEMAPHORE_LEASE_LOST` even though `fn` succeeded
-   * (if `fn` threw, its error wins and the loss goes to `'lost'`).
+   * Runs `fn` holding one unit: acquire(), then `fn(token, signal)` with
+   * the grant's fencing token and an AbortSignal that aborts (its `reason`
+   * the `ERR_SEMAPHORE_LEASE_LOST` error) as soon as the lease is lost, then
+   * gives back that very unit in a finally. Returns what `fn` returns.
+   *
+   * When the lease was lost while `fn` ran, rejects with
+   * `ERR_SEMAPHORE_LEASE_LOST` even though `fn` succeeded; if `fn` threw,
+   * its error wins. Either way this withLock() is what reports the loss:
+   * `'lost'` listeners hear of it too, but with none, it is not also
+   * emitted as `'error'` (as a loss of a unit taken by acquire() is).
    *
    * @example
-   * const rows = await sem.withLock((token) => db.exportAll({ fencingToken: token }), { timeout: 10_000 });
+   * const rows = await sem.withLock((token, signal) => db.exportAll({ fencingToken: token, signal }), { timeout: 10_000 });
    */
-  async withLock<T>(fn: (token: number) => T | PromiseLike<T>, options?: SharedAcquireOptions): Promise<T> {
+  async withLock<T>(fn: (token: number, signal: AbortSignal) => T | PromiseLike<T>, options?: SharedAcquireOptions): Promise<T> {
     if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-    const lease = await this.take(options);
+    const lease = await this.tracedTake(options);
+    const controller = new AbortController();
+    this.locked.set(lease, controller);
+    const tellWork = (lost: unknown): void => {
+      if (isLost(lost) && !controller.signal.aborted) controller.abort(lost);
+    };
     let result: T;
     try {
-      result = await fn(lease.token);
+      result = await fn(lease.token, controller.signal);
     } catch (err) {
       await this.forget(lease).catch((lost: unknown) => {
-        // fn's error is the one the caller gets; a loss it would hide goes to 'lost'.
-        if ((lost as SemaphoreError)?.code === 'ERR_SEMAPHORE_LEASE_LOST' && !this.reported.has(lost as SemaphoreError)) {
-          this.report(lost as SemaphoreError);
-        }
+        tellWork(lost);
+        // fn's error is the one the caller gets; 'lost' listeners hear of a loss found only now.
+        if (isLost(lost) && !this.reported.has(lost)) this.report(lost, false);
       });
       throw err;
+    } finally {
+      this.locked.delete(lease);
     }
-    await this.forget(lease);
+    await this.forget(lease).catch((lost: unknown) => {
+      tellWork(lost);
+      throw lost;
+    });
     return result;
   }
 
@@ -222,7 +272,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     if (this.closing !== undefined) return this.closing;
     this.waiters.failAll(() => SemaphoreError.closed(this.name, 'acquire'));
     this.pause?.abort();
-    const held = this.held.splice(0);
+    const held = this.units.splice(0);
     if (this.debug) debugLog(this.name, `close, giving back ${held.length} unit(s)`);
     this.closing = (async () => {
       if (this.ownsClient && statusOf(this.client) !== 'ready') {
@@ -241,9 +291,36 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     return this.closing;
   }
 
+  /**
+   * `{ name, value, pending, held, closed }`, what `JSON.stringify(sem)`
+   * shows: never the client, its URL (and password) or other internals.
+   */
+  toJSON(): { name: string; value: number; pending: number; held: number; closed: boolean } {
+    return { name: this.name, value: this.value, pending: this.pending, held: this.held, closed: this.closed };
+  }
+
+  /** `util.inspect(sem)` and console.log: `RedisSemaphore { name: 'jobs', value: 1, pending: 0, held: 1, closed: false }`. */
+  [inspect.custom](depth: number, options: { stylize(text: string, style: string): string; depth?: number | null }, nested: typeof inspect): string {
+    const label = this.constructor.name || 'RedisSemaphore';
+    if (depth < 0) return options.stylize(`[${label}]`, 'special');
+    return `${label} ${nested(this.toJSON(), { ...options, depth: options.depth == null ? options.depth : options.depth - 1 })}`;
+  }
+
   /** Closes the semaphore: `await using sem = new RedisSemaphore(...)`. */
   [asyncDisposeSymbol](): Promise<void> {
     return this.close();
+  }
+
+  // acquire(), traced when something subscribes to posix-semaphore:acquire.
+  private tracedTake(options: SharedAcquireOptions | undefined): Promise<Lease> {
+    if (!acquireChannel.hasSubscribers) return this.take(options);
+    let taken: Lease | undefined;
+    const token = (o: SharedAcquireOptions | undefined): Promise<number> =>
+      this.take(o).then((lease) => {
+        taken = lease;
+        return lease.token;
+      });
+    return traceAcquire(this, options, token, (t) => t).then(() => taken as Lease);
   }
 
   // acquire(), resolving to the lease it took.
@@ -273,7 +350,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   // One try at Redis; resolves to the lease taken, or undefined.
   private tryLease(operation: string): Promise<Lease | undefined> {
     return this.track(
-      Lease.take(this.owner).then(
+      this.reachable(Lease.take(this.owner), operation, (late) => late && this.giveBack(late).catch(noop)).then(
         async (lease) => {
           this.redisFailure = undefined;
           if (this.debug) debugLog(this.name, `${operation}: ${lease ? `took a unit, token ${lease.token}` : 'none free'}`);
@@ -309,7 +386,7 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
     while (!this.closed && this.waiters.pending > 0) {
       let lease: Lease | undefined;
       try {
-        lease = await Lease.take(this.owner);
+        lease = await this.reachable(Lease.take(this.owner), 'acquire', (late) => late && this.giveBack(late).catch(noop));
         this.redisFailure = undefined;
       } catch (err) {
         this.redisFailure = err;
@@ -347,21 +424,21 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
   }
 
   private hold(lease: Lease): void {
-    this.held.push(lease);
+    this.units.push(lease);
     lease.keep();
   }
 
   // withLock's release of its own unit, unless released already (by close(), or by a release() in fn).
   private forget(lease: Lease): Promise<void> {
-    const i = this.held.indexOf(lease);
+    const i = this.units.indexOf(lease);
     if (i === -1) return Promise.resolve();
-    this.held.splice(i, 1);
+    this.units.splice(i, 1);
     return this.giveBack(lease);
   }
 
   private giveBack(lease: Lease): Promise<void> {
     return this.track(
-      lease.release().then(
+      this.reachable(lease.release(), 'release', noop).then(
         () => {
           if (this.debug) debugLog(this.name, `release: gave back token ${lease.token}`);
         },
@@ -375,22 +452,27 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
 
   // A held lease ran out, was removed, or could not be renewed in time: the unit may be someone else's now.
   private lost(lease: Lease, error: SemaphoreError): void {
-    // Kept in `held`: the holder will still call release(), which must
+    // Kept in `units`: the holder will still call release(), which must
     // reject for this unit, not give back another one instead.
-    if (!this.held.includes(lease)) return;
+    if (!this.units.includes(lease)) return;
     if (this.debug) debugLog(this.name, `lease lost, token ${lease.token}`);
-    this.report(error);
+    const work = this.locked.get(lease);
+    // A withLock() holds it: its fn is told now, and withLock() rejects
+    // with this error, so the loss is not also an 'error'.
+    work?.abort(error);
+    this.report(error, work === undefined);
   }
 
-  private report(error: SemaphoreError): void {
+  private report(error: SemaphoreError, orError: boolean): void {
     this.reported.add(error);
     // On a tick of its own, so that a throwing listener is an uncaught
     // exception of the program's, not a rejection inside this library.
     process.nextTick(() => {
-      // Nobody listens to 'lost': an unhandled 'error' event, which ends
-      // the process unless the program listens to 'error'.
+      // A unit taken by acquire() whose loss nobody listens to: an
+      // unhandled 'error' event, which ends the process unless the
+      // program listens to 'error'.
       if (this.listenerCount('lost') > 0) this.emit('lost', error);
-      else this.emit('error', error);
+      else if (orError) this.emit('error', error);
     });
   }
 
@@ -403,6 +485,22 @@ export class RedisSemaphore extends EventEmitter implements SharedSemaphore, Asy
       return redisError(cause, 'acquire', this.name);
     }
     return SemaphoreError.fromErrno(ETIMEDOUT, 'acquire', this.name);
+  }
+
+  // A command that waits longer than connectTimeoutMs for a connection that is down rejects.
+  private reachable<T>(command: Promise<T>, operation: string, late: (value: T) => unknown): Promise<T> {
+    const unreachable = (): Error => {
+      const status = String(statusOf(this.client));
+      const why = `no connection to Redis within connectTimeoutMs (${this.connectTimeoutMs} ms); the connection is '${status}'`;
+      const last = this.redisFailure === undefined ? '' : `; last error: ${messageOf(this.redisFailure)}`;
+      return new SemaphoreError('ERR_SEMAPHORE_REDIS', {
+        syscall: operation,
+        semaphore: this.name,
+        message: `Redis failed during ${operation} of semaphore '${this.name}': ${why}${last}`,
+        cause: this.redisFailure ?? new Error(why),
+      });
+    };
+    return whenReachable(this.client, this.connectTimeoutMs, command, unreachable, (value) => void late(value));
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -423,4 +521,12 @@ export interface RedisSemaphore {
   on(event: 'error', listener: (error: Error) => void): this;
   once(event: 'lost', listener: (error: SemaphoreError) => void): this;
   once(event: 'error', listener: (error: Error) => void): this;
+}
+
+function isLost(err: unknown): err is SemaphoreError {
+  return err instanceof SemaphoreError && err.code === 'ERR_SEMAPHORE_LEASE_LOST';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,10 +1,10 @@
 'use strict';
 // The waiting protocol (src/async/shared-wait.ts, native/async_calls.cc): the
 // handles of one semaphore in a thread share one queue and one native wait;
-// the process holds at most UV_THREADPOOL_SIZE - 1 pool threads for waits,
-// worker threads included, and runs the others on threads of their own.
+// waits run on the addon's own threads (native/wait_thread.h), never on the
+// libuv pool, at most a cap of them per process, reused.
 const { expect } = require('chai');
-const { Semaphore, uniqueName, unlinkAll, run, runToEnd } = require('../support/helpers');
+const { Semaphore, uniqueName, unlinkAll, run } = require('../support/helpers');
 const { constants } = require('node:os');
 const { native } = require('../../dist/binding');
 
@@ -34,12 +34,9 @@ async function eventually(check, ms = 2000) {
   }
 }
 
-const idle = () => {
-  const [pool, , dedicated] = native.waitThreads();
-  return pool === 0 && dedicated === 0;
-};
+const idle = () => native.waitThreads()[0] === 0;
 
-describe('waiting: one queue per semaphore, a pool budget per process', () => {
+describe("waiting: one queue per semaphore, the addon's own threads", () => {
   afterEach(unlinkAll);
   let sems = [];
   const open = (name, options) => {
@@ -169,7 +166,7 @@ describe('waiting: one queue per semaphore, a pool budget per process', () => {
     });
   });
 
-  describe('the pool budget (a child process per case)', () => {
+  describe("the addon's wait threads (a child process per case)", () => {
     const names = (n) => Array.from({ length: n }, () => new Semaphore(uniqueName('pool'), { value: 0 }));
 
     async function postAllAndCheck(child, sems) {
@@ -186,37 +183,28 @@ describe('waiting: one queue per semaphore, a pool budget per process', () => {
       return { threads, after };
     }
 
-    it('waits on more names than the pool can spare hold UV_THREADPOOL_SIZE - 1 pool threads; the rest wait on threads of their own, and all resolve', async () => {
+    it('each waiting name of the process has a thread of its own under the cap, whatever UV_THREADPOOL_SIZE; all resolve', async () => {
       const sems = names(5);
       const child = run('pool-waits.js', [sems.map((s) => s.name).join(',')], { env: { UV_THREADPOOL_SIZE: '2' } });
       const { threads, after } = await postAllAndCheck(child, sems);
-      expect(threads).to.deep.equal([1, 1, 4]);
-      expect(after).to.deep.equal([0, 1, 0]);
+      expect(threads).to.deep.equal([5, 5, 128]);
+      expect(after[0]).to.equal(0);
     });
 
-    it('worker threads share the process count: main and two workers together hold at most the budget', async () => {
+    it('worker threads share the threads of the process: main and two workers past a cap of 3 share 3 threads, and all resolve', async () => {
       const sems = names(6);
       const groups = [sems.slice(0, 2), sems.slice(2, 4), sems.slice(4)].map((g) => g.map((s) => s.name).join(','));
-      const child = run('pool-waits.js', groups, { env: { UV_THREADPOOL_SIZE: '3' } });
+      const child = run('pool-waits.js', groups, { env: { POSIX_SEMAPHORE_WAIT_THREADS: '3' } });
       const { threads, after } = await postAllAndCheck(child, sems);
-      expect(threads).to.deep.equal([2, 2, 4]); // per thread, each would have taken 2
-      expect(after).to.deep.equal([0, 2, 0]);
+      expect(threads).to.deep.equal([6, 3, 3]);
+      expect(after[0]).to.equal(0);
     });
 
-    it('UV_THREADPOOL_SIZE is read as libuv reads it', async () => {
-      const cases = { '': 0, abc: 0, 0: 0, 1: 0, 2: 1, 8: 7, 5000: 1023, '-3': 1023 };
-      for (const [value, budget] of Object.entries(cases)) {
-        const { stdout, stderr, code } = await runToEnd(require.resolve('../fixtures/pool-waits.js'), [''], { env: { UV_THREADPOOL_SIZE: value } });
-        expect(code, stderr).to.equal(0);
-        expect(JSON.parse(/^threads (.*)$/m.exec(stdout)[1])[1], `UV_THREADPOOL_SIZE=${JSON.stringify(value)}`).to.equal(budget);
-      }
-    });
-
-    it('a worker terminated while its acquires wait on threads of their own ends promptly; no crash, no unit lost', async () => {
+    it('a worker terminated while its acquires wait ends promptly; no crash, no unit lost', async () => {
       const sems = names(3);
-      const child = run('pool-waits.js', ['--terminate', '', sems.map((s) => s.name).join(',')], { env: { UV_THREADPOOL_SIZE: '1' } });
+      const child = run('pool-waits.js', ['--terminate', '', sems.map((s) => s.name).join(',')]);
       const threads = JSON.parse((await child.line(/^threads /)).slice('threads '.length));
-      expect(threads).to.deep.equal([0, 0, 3]); // a pool of 1 spares none
+      expect(threads.slice(0, 2)).to.deep.equal([3, 3]);
       const { code, stdout, stderr } = await child.done;
       expect(code, stderr).to.equal(0);
       expect(Number(/terminated in (\d+) ms/.exec(stdout)[1]), 'terminate() took (ms)').to.be.below(1000);

@@ -14,14 +14,15 @@ describe('faults', function () {
   afterEach(unlinkAll);
 
   describe('worker threads', () => {
-    it('40 workers holding, waiting, looping withLock or timedWait, terminated at random moments: value exact (releaseOnExit)', async function () {
+    it('40 workers holding, waiting, looping withLock or timedWait, terminated at random moments: never over the value; exact once the process exits (releaseOnExit)', async function () {
       const sem = new Semaphore(uniqueName('workers'), { value: 2 });
       try {
         const { code, stdout, stderr } = await runToEnd('fault-workers.js', [sem.name, '40', String(Date.now())]);
         expect(code, stderr + stdout).to.equal(0);
         const report = JSON.parse(stdout.trim().split('\n').pop());
-        expect(report.value, stdout).to.equal(2);
-        expect(sem.value).to.equal(2);
+        // A terminated worker's units belong to the process (issue 20): back at its exit, not before.
+        expect(report.value, stdout).to.be.within(0, 2);
+        expect(sem.value, 'after the process exited').to.equal(2);
       } finally {
         sem.close();
       }

@@ -191,7 +191,7 @@ describe('RedisSemaphore on a real redis-server', function () {
     try {
       await sem.acquire();
       expect(await redis.admin.zcard(`app:${holdersKey(name)}`)).to.equal(1);
-      expect(await redis.admin.get(`app:{semaphore:${name}}:token`)).to.equal('1');
+      expect(await redis.admin.get(`app:{semaphore:${name}}:token`)).to.equal(String(sem.token));
       await sem.release();
     } finally {
       await sem.close();

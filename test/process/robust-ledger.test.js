@@ -107,10 +107,11 @@ describe('robust ownership (robust: true)', function () {
 
     it('a ledger owned by another user than the semaphore gives SemaphoreError EPERM', async function () {
       if (process.getuid() !== 0) this.skip(); // chown needs root
-      const plain = new Semaphore(uniqueName('foreign'), { value: 1 });
+      const name = uniqueName('foreign');
+      new Semaphore(name, { value: 1, robust: true }).close(); // the ledger, made by the semaphore's owner; no handle left
+      fs.chownSync(ledgerPath(name), 65534, 65534);
+      const plain = new Semaphore(name, { create: false });
       try {
-        new Semaphore(plain.name, { create: false, robust: true }).close();
-        fs.chownSync(ledgerPath(plain.name), 65534, 65534);
         const err = await failure(() => new Semaphore(plain.name, { create: false, robust: true }));
         expect(err).to.be.instanceOf(Semaphore.SemaphoreError);
         expect(err).to.include({ code: 'EPERM', syscall: 'open' });
