@@ -13,6 +13,7 @@ export declare const AbortError: typeof Semaphore.AbortError;
 export type AbortError = Semaphore.AbortError;
 export type SemaphoreOptions = Semaphore.SemaphoreOptions;
 export type AcquireOptions = Semaphore.AcquireOptions;
+export type UnlinkOptions = Semaphore.UnlinkOptions;
 export type SemaphoreErrorCode = Semaphore.SemaphoreErrorCode;
 export type SharedSemaphore = Semaphore.SharedSemaphore;
 export type SharedAcquireOptions = Semaphore.SharedAcquireOptions;

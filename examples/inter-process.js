@@ -1,3 +1,7 @@
+// The original README's inter-process example, as it was. It needs
+// shm-typed-array (shared memory), which posix-semaphore does not depend on:
+//   npm install shm-typed-array      (a native addon: needs a C++ compiler)
+// Run it with: node examples/inter-process.js
 const cluster = require('cluster');
 const Semaphore = require('posix-semaphore');
 const shm = require('shm-typed-array');

@@ -8,7 +8,14 @@ import type * as tracing from './tracing';
 
 /** {@inheritDoc semaphore.Semaphore} */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- merged with the interface below on purpose
-class Semaphore extends semaphore.Semaphore {}
+class Semaphore extends semaphore.Semaphore {
+  /**
+   * The class itself, for `import Semaphore from 'posix-semaphore'`. Set
+   * below; declared here so that TypeScript finds the default import without
+   * `esModuleInterop` (no TS1259).
+   */
+  declare static readonly default: typeof Semaphore;
+}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface only adds tryAcquire()'s overloads
 interface Semaphore {
   /** {@inheritDoc semaphore.Semaphore.tryAcquire} */
@@ -24,6 +31,7 @@ type SemaphoreInstance = Semaphore;
 namespace Semaphore {
   export type SemaphoreOptions = semaphore.SemaphoreOptions;
   export type AcquireOptions = semaphore.AcquireOptions;
+  export type UnlinkOptions = semaphore.UnlinkOptions;
   export type SemaphoreErrorCode = errors.SemaphoreErrorCode;
   /** What this class and `RedisSemaphore` (posix-semaphore/redis) have in common. */
   export type SharedSemaphore = lock.Shared;

@@ -17,7 +17,7 @@ import { interruptingSignals, waitAgain } from './signals';
 import { acquireChannel, traceAcquire, traceWait, waitChannel } from './tracing';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- named by the TSDoc {@link}s only
 import type { AcquireTraceContext, WaitTraceContext } from './tracing';
-import { normalizeName, resolveOptions, validateAcquireOptions, validateTimeout } from './validate';
+import { normalizeName, resolveOptions, validateAcquireOptions, validateBoolean, validateObject, validateTimeout } from './validate';
 
 const EAGAIN = -errnoOf('EAGAIN'); // as the native layer returns it
 const ETIMEDOUT = errnoOf('ETIMEDOUT');
@@ -75,6 +75,12 @@ export interface SemaphoreOptions {
    * @example const gpu = new Semaphore('gpu', { value: 2, robust: true });
    */
   robust?: boolean;
+}
+
+/** Options of `Semaphore.unlink(name, options)`. */
+export interface UnlinkOptions {
+  /** A missing name is not an error (`ENOENT` is ignored), as `fs.rm`'s `force`. Default: false. */
+  force?: boolean;
 }
 
 /** Options of `acquire()` and `withLock()`. */
@@ -355,10 +361,16 @@ export class Semaphore implements SharedSemaphore, Disposable {
 
   /**
    * Removes a semaphore by name without opening it (`sem_unlink`).
-   * @throws SemaphoreError `ENOENT` when there is no such semaphore.
+   * With `{ force: true }` a missing name is fine (as `fs.rm`'s `force`).
+   * @throws SemaphoreError `ENOENT` when there is no such semaphore (unless `force`).
    */
-  static unlink(name: string): void {
-    unlinkName(normalizeName(name), debugFromEnv);
+  static unlink(name: string, options?: UnlinkOptions): void {
+    const force = validateBoolean(validateObject(options, 'options')?.force, 'options.force') ?? false;
+    try {
+      unlinkName(normalizeName(name), debugFromEnv);
+    } catch (err) {
+      if (!(force && err instanceof SemaphoreError && err.code === 'ENOENT')) throw err;
+    }
   }
 
   /** Closes the handle: `using sem = new Semaphore('jobs')`. */

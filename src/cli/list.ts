@@ -11,7 +11,7 @@ import { EXIT_OK, Failure, failureOf, out, printJson } from './output';
 import { Description, describeAll, describeSemaphore, holdersOf, pathOf, shownValue } from './semaphores';
 
 function list(_: string[], values: Values): number {
-  const descriptions = describeAll('list').map((d) => d.description);
+  const descriptions = describeAll('list', values.match as string | undefined).map((d) => d.description);
   if (values.json) {
     printJson(descriptions);
     return EXIT_OK;
@@ -113,13 +113,16 @@ function missing(name: string): unknown {
 }
 
 export const listCommand: Command = {
-  usage: 'list [--json]',
+  usage: 'list [--match TEXT] [--json]',
   summary: `list the semaphores of this host (Linux: the sem.* files of ${SHM_DIR}) with their values`,
   description:
     'Each one is opened without creating it, read (sem_getvalue) and closed again. A value\n' +
     'shows as "?" when it cannot be read, such as another user\'s semaphore with mode 0600.',
-  optionHelp: ['--json             an array of objects: name, path, value, mode, uid, owner, gid, group, size, modified'],
-  options: { json: { type: 'boolean' }, help },
+  optionHelp: [
+    '--match TEXT       only the semaphores whose name contains TEXT (as top)',
+    '--json             an array of objects: name, path, value, mode, uid, owner, gid, group, size, modified',
+  ],
+  options: { match: { type: 'string' }, json: { type: 'boolean' }, help },
   positionals: 0,
   run: list,
 };

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { normalizeName } from '../validate';
 import { Command, Options, UsageError, usageMessage, Values } from './args';
 import { createCommand } from './create';
 import { demoCommand } from './demo/command';
@@ -99,10 +100,20 @@ function splitCommand(args: string[], options: Options): [string[], string[]] {
   return [args, []];
 }
 
+/** `text` as a semaphore name, or undefined when it is not a valid one. */
+function nameOrUndefined(text: string): string | undefined {
+  try {
+    return normalizeName(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the command line `argv` (without node and the script); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   let commandName: string | undefined;
+  let subject: string | undefined; // the command's NAME, normalised, for --json errors
   // --json: errors too as one JSON line on stderr. run's command may have a --json of its own.
   let json = first !== 'run' && rest.includes('--json');
   setQuiet(false);
@@ -144,13 +155,14 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     }
     setQuiet(parsed.values.quiet === true);
+    if (command.positionals > 0 && parsed.positionals.length > 0) subject = nameOrUndefined(parsed.positionals[0]);
     if (parsed.positionals.length < command.positionals) throw new UsageError(`missing NAME`, first);
     if (parsed.positionals.length > command.positionals) {
       throw new UsageError(`unexpected argument '${parsed.positionals[command.positionals]}' for '${first}'`, first);
     }
     return await command.run(parsed.positionals, parsed.values, tail);
   } catch (err) {
-    return json ? printJsonError(err, commandName) : printError(err, commandName);
+    return json ? printJsonError(err, commandName, subject) : printError(err, commandName);
   }
 }
 

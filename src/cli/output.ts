@@ -111,10 +111,12 @@ export function printError(err: unknown, command: string | undefined): number {
 
 /**
  * An error under --json: one line on stderr, `{"error": {"code", "message",
- * "status", ...}}` (stdout stays empty, as for any failure); returns the exit
- * status, the same as without --json.
+ * "status", "semaphore", ...}}` (stdout stays empty, as for any failure);
+ * returns the exit status, the same as without --json. Every error has
+ * those four fields, whatever its code: `semaphore` is the name concerned
+ * (`subject`, the command's NAME, when the error does not say), or null.
  */
-export function printJsonError(err: unknown, command: string | undefined): number {
+export function printJsonError(err: unknown, command: string | undefined, subject?: string): number {
   let error: Record<string, unknown>;
   if (err instanceof UsageError) {
     error = {
@@ -132,6 +134,7 @@ export function printJsonError(err: unknown, command: string | undefined): numbe
       error = { code: e.code ?? 'ERR_FAILURE', message: e.code ? e.message : String(e.stack ?? e), status: EXIT_FAILURE };
     }
   }
-  process.stderr.write(`${JSON.stringify({ error })}\n`);
-  return error.status as number;
+  const { code, message, status, semaphore, ...more } = error;
+  process.stderr.write(`${JSON.stringify({ error: { code, message, status, semaphore: semaphore ?? subject ?? null, ...more } })}\n`);
+  return status as number;
 }

@@ -10,6 +10,19 @@ function post([text]: string[], values: Values): number {
   if (!values.force) refuseRobustHolders(name);
   const sem = open(name, { create: false, ...trusted(values) });
   try {
+    // Fail at once, not after posting one by one for minutes, when the count
+    // cannot fit (sem_post would fail EOVERFLOW at SEM_VALUE_MAX). Where the
+    // value cannot be read (macOS), the loop below finds out.
+    const before = valueOf(sem);
+    if (before !== undefined && count > constants.SEM_VALUE_MAX - before) {
+      const failure = new Failure(
+        `cannot post ${count} to semaphore '${name}': its value is ${before} and can reach at most ${constants.SEM_VALUE_MAX} (SEM_VALUE_MAX), so at most ${constants.SEM_VALUE_MAX - before} more; nothing was posted`,
+        undefined,
+        'EOVERFLOW',
+      );
+      failure.details.semaphore = name;
+      throw failure;
+    }
     for (let posted = 0; posted < count; posted++) {
       try {
         sem.post();

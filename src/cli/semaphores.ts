@@ -141,12 +141,12 @@ export function needsLinux(command: string): string {
 }
 
 /** Every semaphore of the host (Linux: the sem.* files of /dev/shm), described, by name. */
-export function describeAll(command: string): Array<{ description: Description; stats: Stats }> {
+export function describeAll(command: string, match?: string): Array<{ description: Description; stats: Stats }> {
   if (process.platform !== 'linux') throw new Failure(needsLinux(command));
   const all: Array<{ description: Description; stats: Stats }> = [];
   for (const file of readdirSync(SHM_DIR).sort()) {
     const name = semaphoreOfFile(file);
-    if (name === undefined) continue;
+    if (name === undefined || (match !== undefined && !name.includes(match))) continue;
     try {
       const stats = statSync(semaphoreFile(name));
       all.push({ description: describeSemaphore(name, stats), stats });

@@ -222,9 +222,9 @@ function olderVersion(name: string, legacyKey: string | undefined): SemaphoreErr
     syscall: 'acquire',
     semaphore: name,
     message:
-      `semaphore '${name}' is in use through the Redis key '${legacyKey}' by posix-semaphore 1.0 ` +
-      `(leases on each client's clock), which does not see this version's holders nor they its: ` +
-      'upgrade every process that uses this name together',
+      `semaphore '${name}' is in use through the Redis key '${legacyKey}' by redis-semaphore ` +
+      `(or the unpublished development tree of posix-semaphore that used it; leases on each client's clock), ` +
+      "which does not see this package's holders nor they its: move every process that uses this name to posix-semaphore together",
   });
 }
 

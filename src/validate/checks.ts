@@ -3,6 +3,7 @@
 // syscall or Redis call. Nothing under validate/ loads the native addon, so
 // the Redis entry works where the addon cannot load (Windows, a failed build).
 import { invalidArgType, outOfRange } from '../errors';
+import { warnUnknownOptions } from './unknown';
 
 /** Longest timeout in milliseconds, as for setTimeout (and Redis's PEXPIRE takes an integer). */
 export const TIMEOUT_MAX = 2 ** 31 - 1;
@@ -35,9 +36,12 @@ export function validateObject(value: unknown, argument: string): Record<string,
   return value as Record<string, unknown>;
 }
 
+const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
+
 /** acquire()'s and withLock()'s options, the same for both classes; Infinity means no timeout. */
 export function validateAcquireOptions(options: unknown): { timeout: number | undefined; signal: AbortSignal | undefined } {
   const o = validateObject(options, 'options') ?? {};
+  warnUnknownOptions(o, ACQUIRE_OPTIONS, 'acquire()/withLock()');
   const timeout = o.timeout === undefined || o.timeout === Infinity ? undefined : validateTimeout(o.timeout, 'options.timeout');
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -5,3 +5,4 @@ export { DEFAULT_MODE, MODE_MAX, parseMode, validateMode } from './mode';
 export { DARWIN_NAME_MAX_BYTES, NAME_MAX_BYTES, normalizeName } from './name';
 export { resolveOptions } from './options';
 export type { ResolvedOptions } from './options';
+export { UNKNOWN_OPTION, warnUnknownOptions } from './unknown';

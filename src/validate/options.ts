@@ -4,6 +4,7 @@ import { invalidArgType, invalidArgValue } from '../errors';
 import type { Trust } from '../owner';
 import { validateBoolean, validateInteger, validateObject } from './checks';
 import { DEFAULT_MODE, validateMode } from './mode';
+import { warnUnknownOptions } from './unknown';
 
 export interface ResolvedOptions {
   create: boolean;
@@ -17,6 +18,21 @@ export interface ResolvedOptions {
   trust: Trust;
   robust: boolean;
 }
+
+/** The constructor's option names; any other is warned about (validate/unknown.ts). */
+const OPTIONS = [
+  'create',
+  'exclusive',
+  'value',
+  'mode',
+  'retryOnEintr',
+  'debug',
+  'closeOnExit',
+  'releaseOnExit',
+  'robust',
+  'trustedUsers',
+  'trustedGroups',
+] as const;
 
 /** A list of user or group ids (integers >= 0) or names (non-empty strings). */
 function validateIds(value: unknown, argument: string): Array<number | string> {
@@ -41,6 +57,7 @@ function validateIds(value: unknown, argument: string): Array<number | string> {
  */
 export function resolveOptions(options: unknown, valueMax: number): ResolvedOptions {
   const o = validateObject(options, 'options') ?? {};
+  warnUnknownOptions(o, OPTIONS, 'new Semaphore()');
   const exclusive = validateBoolean(o.exclusive, 'options.exclusive') ?? false;
   const create = validateBoolean(o.create, 'options.create');
   if (exclusive && create === false) {

@@ -74,6 +74,7 @@ describe('the packed package, installed in a fresh project', function () {
   let pkgDir; // app/node_modules/posix-semaphore
   let packed; // npm pack --json: { filename, size, unpackedSize, files }
   let installLog;
+  let packLog; // what npm pack printed, its scripts' lines included
 
   before(async function () {
     if (process.platform !== 'linux') this.skip();
@@ -82,8 +83,9 @@ describe('the packed package, installed in a fresh project', function () {
     clone = await freshClone(path.join(work, 'clone'));
 
     // With its scripts: prepack builds dist/ and the prebuilds, and checks them.
-    const { stdout } = await sh('npm', ['pack', '--json', '--pack-destination', work], { cwd: clone, env: cleanEnv() });
-    packed = JSON.parse(stdout.slice(stdout.indexOf('[')))[0];
+    const { stdout, stderr } = await sh('npm', ['pack', '--json', '--foreground-scripts', '--pack-destination', work], { cwd: clone, env: cleanEnv() });
+    packLog = stdout + stderr;
+    packed = JSON.parse(stdout.slice(stdout.search(/^\[$/m)))[0]; // the JSON, after the scripts' lines
     tarball = path.join(work, packed.filename);
 
     app = path.join(work, 'app');
@@ -118,6 +120,13 @@ describe('the packed package, installed in a fresh project', function () {
     expect(unexpected, 'files users do not need').to.deep.equal([]);
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
     expect(packed.size, 'tarball bytes').to.be.below(300 * 1024);
+  });
+
+  it('npm pack compiles the TypeScript once (prepare), after prepack removed dist/', function () {
+    const compiles = packLog.split('\n').filter((line) => /^> tsc -p tsconfig\.json$/.test(line.trim()));
+    expect(compiles.length, packLog).to.equal(1);
+    expect(packLog.indexOf('prepack'), 'prepack ran').to.be.at.least(0);
+    expect(packLog.indexOf('prepack')).to.be.below(packLog.indexOf('> tsc -p tsconfig.json'));
   });
 
   it('installs without a compiler on PATH: the install script finds the prebuild and builds nothing', function () {
@@ -195,11 +204,11 @@ describe('the packed package, installed in a fresh project', function () {
     expect([...thrown].filter((code) => !named.has(code)), 'thrown but not in the union').to.deep.equal([]);
   });
 
-  it('package.json says where the project lives; the README how to install it, and its examples ship', function () {
+  it("package.json claims no other author's repository; the README says how to install it, and its examples ship", function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
-    expect(manifest.repository).to.have.property('url').that.matches(/^git\+https:\/\/github\.com\//);
-    expect(manifest.homepage).to.be.a('string');
-    expect(manifest.bugs).to.have.property('url').that.is.a('string');
+    // This project is not published from the original author's repository:
+    // the fields stay out until it has a home of its own.
+    for (const field of ['repository', 'homepage', 'bugs']) expect(manifest, field).not.to.have.property(field);
     const readme = fs.readFileSync(path.join(pkgDir, 'README.md'), 'utf8');
     expect(readme).to.include('npm install posix-semaphore');
     const mentioned = [...new Set([...readme.matchAll(/`(examples\/[\w.-]+\.js)`/g)].map((m) => m[1]))];

@@ -61,11 +61,14 @@ describe('demo', function () {
     expectCleanedUp(child.pid);
   });
 
-  it('exits 1 when two holders at a time lose updates (--value 2)', async function () {
+  it('with --value 2 the lost updates are the lesson asked for: said so, not FAILED, exit 0', async function () {
     const child = demo('--value', '2', '--iterations', '40');
     const { code, stdout } = await child.done;
-    expect(code).to.equal(1);
-    expect(stdout).to.match(/^FAILED: counter \d+, expected 160: \d+ updates? lost; /m);
+    expect(stdout).not.to.match(/FAILED/);
+    expect(stdout).to.match(
+      /^(as expected with --value 2: \d+ updates? lost|no update lost this time) \(counter \d+ of 160\).*which is the lesson of --value 2; with value 1 \(the default\) none are lost; /m,
+    );
+    expect(code).to.equal(0);
     expectCleanedUp(child.pid);
   });
 
@@ -83,7 +86,8 @@ describe('demo', function () {
     this.timeout(60000);
     const npm = spawn('npm', ['run', '--silent', 'demo', '--', '--iterations', '20'], {
       cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, TMPDIR: tmp },
+      // npm on Node.js 22+ keeps a compile cache in TMPDIR/node-compile-cache: not the demo's file.
+      env: { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

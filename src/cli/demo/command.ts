@@ -9,11 +9,12 @@ export const demoCommand: Command = {
     'Forks worker processes that each increment a shared counter file under one semaphore\n' +
     '(await acquire() ... release()); shows who holds it, the queue, the throughput and the\n' +
     'worst event-loop delay of the waiting workers; then checks that no update was lost\n' +
-    '(exit 0) or that some were (exit 1), and removes the semaphore and its files.',
+    '(exit 0) or that some were (exit 1), and removes the semaphore and its files. With\n' +
+    '--value 2 or more, updates are lost on purpose: that is the lesson, and it exits 0.',
   optionHelp: [
     '--workers N        worker processes (default 4)',
     '--iterations N     updates per worker (default 250)',
-    '--value N          initial value (default 1); above 1, workers update at once and lose updates',
+    '--value N          initial value (default 1); above 1, workers update at once and lose updates (the lesson)',
     '--sync             workers wait with the blocking wait() instead of await acquire()',
   ],
   options: {
