@@ -58,14 +58,17 @@ describe('the release: version, metadata, runtimes', function () {
     expect(table).to.match(/^\| Bun 1, Deno 2 \| smoke tests/m);
   });
 
-  it("README: a user's install and example come before a contributor's clone commands, and say what npm test does", function () {
+  it("README: its first block starts with a user's install, then the clone's demo and test commands; the example follows; it says what npm test does", function () {
     const readme = read('README.md');
-    const user = readme.indexOf('npm install posix-semaphore');
+    const firstBlock = /```sh\n([\s\S]*?)```/
+      .exec(readme)[1]
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
+    expect(firstBlock[0]).to.match(/^npm install posix-semaphore\b/);
+    expect(firstBlock[1]).to.match(/^npm install && npm run demo\b/);
+    expect(firstBlock[2]).to.match(/^npm test\b/);
     const example = readme.indexOf("require('posix-semaphore')");
-    const clone = readme.indexOf('npm install && npm run demo');
-    expect(user).to.be.at.least(0);
-    expect(example).to.be.above(user);
-    expect(clone).to.be.above(example);
+    expect(example).to.be.above(readme.indexOf('npm test'));
     expect(readme).to.match(/npm test[^\n]*several minutes/);
     expect(readme).to.match(/lints \(eslint, prettier, clang-format\)/);
     expect(readme).to.match(/Redis tests run when `redis-server` is on `PATH`[\s\S]{0,120}skipped/);
