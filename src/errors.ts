@@ -21,7 +21,7 @@ export type SemaphoreErrorCode =
   | 'ENOSPC'
   | 'ENAMETOOLONG'
   | 'ENOSYS'
-  /** robust: the semaphore's ledger was truncated or replaced under this process; robust ownership is lost. */
+  /** robust: the semaphore's ledger was truncated under this process, and robust ownership is lost. */
   | 'ENOTRECOVERABLE'
   | 'ERR_SEMAPHORE_CLOSED'
   /** An existing semaphore owned by a user this process does not trust (`owner` says who). */

@@ -25,6 +25,16 @@
 namespace psem {
 namespace {
 
+// A deadline on the wall clock, for condition-variable waits: libstdc++
+// waits on steady_clock deadlines with pthread_cond_clockwait (glibc 2.30,
+// versioned 2.34), which would keep the prebuild from loading on the glibc
+// 2.28 that Node.js supports; system_clock deadlines use
+// pthread_cond_timedwait. Only idle and hand-over timeouts wait this way, so
+// a wall-clock jump can only make a thread linger or stop a little early.
+std::chrono::system_clock::time_point WallDeadline(long ms) {
+  return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+}
+
 // Past the cap, a thread serves several waits: it blocks on each in turn for
 // this long and tries the others between slices, so a post reaches such a
 // wait within about this long (docs/threadpool.md).
@@ -232,8 +242,7 @@ void* Run(void* arg) {
   std::unique_lock<std::mutex> lock(threads.mutex);
   for (;;) {
     if (self->jobs.empty()) {
-      if (self->work.wait_for(lock, std::chrono::milliseconds(kIdleMs), [self] { return !self->jobs.empty(); }))
-        continue;
+      if (self->work.wait_until(lock, WallDeadline(kIdleMs), [self] { return !self->jobs.empty(); })) continue;
       break;  // idle for long enough
     }
     if (self->turn.capacity() < self->jobs.size()) self->turn.swap(self->spareTurn);
@@ -376,7 +385,7 @@ void StopAll(WaitHub& hub) {
   long ms = kStopGiveUpMs;
   for (const auto& entry : hub.inflight) ms = std::max(ms, static_cast<long>(entry.second->sliceMs) + 50);
   std::unique_lock<std::mutex> lock(hub.mutex);
-  hub.handedOver.wait_for(lock, std::chrono::milliseconds(ms), [&hub] { return hub.running == 0; });
+  hub.handedOver.wait_until(lock, WallDeadline(ms), [&hub] { return hub.running == 0; });
 }
 
 // Environment teardown: every wait of the environment ends now, together;
