@@ -119,7 +119,7 @@ describe('the packed package, installed in a fresh project', function () {
     );
     expect(unexpected, 'files users do not need').to.deep.equal([]);
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
-    expect(packed.size, 'tarball bytes').to.be.below(300 * 1024);
+    expect(packed.size, 'tarball bytes').to.be.below(450 * 1024); // three prebuilds: linux-x64, linux-arm64, win32-x64 (290 kB alone)
   });
 
   it('npm pack compiles the TypeScript once (prepare), after prepack removed dist/', function () {

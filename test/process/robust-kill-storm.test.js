@@ -3,9 +3,10 @@
 // (test/fixtures/robust-storm-worker.js) on a semaphore of value 2 while a
 // killer SIGKILLs a random one every few ms and starts another in its place.
 // Every worker appends `enter PID` / `exit PID` around its critical section
-// to one O_APPEND log, and the killer appends `kill PID` after kill()
-// returns and before the respawn; replaying the log, never more than 2 may
-// be inside at once (a killed process's `enter` without `exit` counts as
+// to one O_APPEND log, and the killer appends `kill PID` right before
+// kill() (after it, a try of another worker may already have recovered the
+// victim's unit and entered); replaying the log, never more than 2 may be
+// inside at once (a killed process's `enter` without `exit` counts as
 // inside until its `kill`). With robust: true the value must be exactly 2
 // again after one recovery; without, the same storm leaks units (the
 // problem is real, and the check can fail).
@@ -111,8 +112,12 @@ async function storm({ robust, kills: target, maxMs }) {
     killed.add(child);
     for (const list of [active, standby]) if (list.includes(child)) list.splice(list.indexOf(child), 1);
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // Before kill(): the victim may die, and a try of another worker recover
+    // its unit (every 5 ms) and enter, before this process runs again after
+    // kill() returns. From this line on the victim counts as dead; it can
+    // only be recovered once the kernel has dropped its lock, at its death.
+    fs.writeSync(log, `kill ${child.pid}\n`);
     child.kill('SIGKILL');
-    fs.writeSync(log, `kill ${child.pid}\n`); // after kill() returned, before the respawn
     kills++;
   };
 

@@ -116,7 +116,11 @@ async function startSentinelSet({ masterName = 'psem', downAfterMs = 1000, failo
       const promotedAt = Number(process.hrtime.bigint()) / 1e6;
       const back = await startRedis({ port: killedPort, args: ['--replicaof', '127.0.0.1', String(newPort)] });
       servers.set(killedPort, back);
-      await until('the old master in sync as a replica', async () => /master_link_status:up/.test(await ask(killedPort, 'INFO', 'replication')));
+      await until(
+        'the old master in sync as a replica',
+        async () => /master_link_status:up/.test(await ask(killedPort, 'INFO', 'replication')),
+        90000,
+      );
       await replicaKnown(newPort, killedPort);
       return { killedPort, newPort, killedAt, promotedAt };
     },
