@@ -98,6 +98,14 @@ describe('demo', function () {
     expect(fs.readdirSync(tmp)).to.deep.equal([]);
   });
 
+  it('a TMPDIR that does not exist: exits 1 saying why, and leaves no semaphore behind', async function () {
+    const child = run(CLI, ['demo', '--iterations', '5'], { env: { TMPDIR: path.join(tmp, 'missing') } });
+    const { code, stderr } = await child.done;
+    expect(code).to.equal(1);
+    expect(stderr).to.match(/ENOENT.*mkdtemp/);
+    expectCleanedUp(child.pid);
+  });
+
   it('demo --help describes the options and exits 0', async function () {
     const { code, stdout } = await runToEnd(CLI, ['demo', '--help']);
     expect(code).to.equal(0);

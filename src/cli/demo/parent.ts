@@ -54,11 +54,23 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const name = `/posix-semaphore-demo-${process.pid}`;
   const expected = count * iterations;
 
-  const sem = new Semaphore(name, { create: true, exclusive: true, value });
+  // The counter file first, the semaphore last: whichever fails (a TMPDIR
+  // that does not exist, a name taken), nothing is left behind. From the
+  // semaphore on, the finally below cleans up (a fork that throws rejects
+  // `finished`).
   const dir = mkdtempSync(join(tmpdir(), 'posix-semaphore-demo-'));
   const counter = join(dir, 'counter');
-  const fd = openSync(counter, 'w+');
-  writeCounter(fd, 0);
+  let fd: number | undefined;
+  let sem: Semaphore;
+  try {
+    fd = openSync(counter, 'w+');
+    writeCounter(fd, 0);
+    sem = new Semaphore(name, { create: true, exclusive: true, value });
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const print = (line: string): void => {
     output.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
