@@ -279,6 +279,13 @@ void OnEnvCleanup(void* arg) {
   }
 }
 
+// liveHandles() -> how many handles exist natively in the process: JS
+// handle objects not yet finalised, closed or not. For the memory tests: it
+// must come back down once the JS objects are collected.
+Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(HandleData::live.load(std::memory_order_relaxed)));
+}
+
 // Runs when the addon loads in an environment, which may be a worker being
 // terminated: node-addon-api then swallows the failures
 // (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) and JS never sees the exports.
@@ -308,6 +315,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ledgerHolders", Napi::Function::New(env, LedgerHolders, "ledgerHolders"));
   exports.Set("closeWaiter", Napi::Function::New(env, CloseWaiter, "closeWaiter"));
   exports.Set("waitThreads", Napi::Function::New(env, WaitThreads, "waitThreads"));
+  exports.Set("liveHandles", Napi::Function::New(env, LiveHandles, "liveHandles"));
   exports.Set("held", Napi::Function::New(env, Held, "held"));
   exports.Set("releaseHeld", Napi::Function::New(env, ReleaseHeld, "releaseHeld"));
 

@@ -134,6 +134,8 @@ export interface Native {
   closeWaiter(waiter: NativeWaiter): void;
   /** [waits in flight in this process (every thread), the addon's wait threads running, the most there may be]. */
   waitThreads(): [waits: number, threads: number, cap: number];
+  /** How many handles of this environment exist natively (not yet finalised; closed ones too until collected). For the memory tests. */
+  liveHandles(): number;
   /** The units this process holds of the handle's semaphore, as its account counts them (0 while nothing asks for a count); -EBADF once closed. */
   held(handle: NativeHandle): number;
   /** Posts back the accounts that some handle asked releaseOnExit of (every thread's); returns how many units. */

@@ -163,6 +163,7 @@ HandleData::~HandleData() {
     sem->ReleaseHeld();
     sem->MarkClosed();
   }
+  live.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace psem

@@ -131,7 +131,14 @@ class Sem {
 // back what a releaseOnExit handle holds.
 struct HandleData {
   std::shared_ptr<Sem> sem;
+  HandleData() { live.fetch_add(1, std::memory_order_relaxed); }
   ~HandleData();
+  HandleData(const HandleData&) = delete;
+  HandleData& operator=(const HandleData&) = delete;
+
+  // How many exist in the process (every thread): the memory tests' exact
+  // leak check (liveHandles()). ~HandleData (sem.cc) counts it down.
+  static inline std::atomic<long> live{0};
 };
 
 // Posts back what every releaseOnExit handle of the process holds; how many.

@@ -8,7 +8,7 @@
 const { expect } = require('chai');
 const { Semaphore, uniqueName, unlinkAll, runToEnd } = require('../support/helpers');
 const { ledgerHolders } = require('../support/robust');
-const { MB, growth, report } = require('../support/cycles');
+const { MB, HANDLE_CHURN_RSS, growth, report } = require('../support/cycles');
 
 const LEDGER_SIZE = 64 + 128 * 16;
 
@@ -36,6 +36,7 @@ function expectFlat(result, { rss, heap = 1 * MB }) {
   for (const s of result.samples) {
     expect(s.maps, `${line}: /dev/shm mappings at ${s.at}`).to.equal(result.samples[0].maps);
     expect(s.fds, `${line}: file descriptors at ${s.at}`).to.equal(result.samples[0].fds);
+    expect(s.handles, `${line}: native handles at ${s.at}`).to.equal(result.samples[0].handles);
     expect(s.ledgerSize, `${line}: ledger size at ${s.at}`).to.equal(LEDGER_SIZE);
   }
   expect(growth(result, 'rss'), `${line}: RSS`).to.be.below(rss);
@@ -50,13 +51,15 @@ describe('memory of robust handles', function () {
     const result = await cycles('open-shared');
     expect(result.cycles).to.equal(100_000);
     expect(result.samples[0].maps).to.equal(2); // the kept handle's semaphore and ledger: each close() unmapped its copy
-    expectFlat(result, { rss: 8 * MB });
+    expect(result.samples[0].handles).to.equal(1); // the kept handle: every other one was finalised
+    expectFlat(result, { rss: HANDLE_CHURN_RSS });
   });
 
   it('5,000 robust open/close cycles with no other robust handle open (each maps the ledger and claims a slot, each close gives both back): flat', async () => {
     const result = await cycles('open-alone', 5000);
     expect(result.samples[0].maps).to.equal(0); // no handle open between cycles: neither semaphore nor ledger left mapped
-    expectFlat(result, { rss: 4 * MB });
+    expect(result.samples[0].handles).to.equal(0);
+    expectFlat(result, { rss: HANDLE_CHURN_RSS });
   });
 
   it('300,000 robust acquire()/release() cycles (each recorded, then unrecorded): flat, nothing left recorded', async () => {
