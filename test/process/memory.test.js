@@ -48,7 +48,7 @@ describe('memory', function () {
     expectFlat(result, { rss: 2 * MB });
   });
 
-  it('100,000 open/close cycles: native handles, heap, mappings and fds flat; RSS within Node-API\'s churn', async () => {
+  it("100,000 open/close cycles: native handles, heap, mappings and fds flat; RSS within Node-API's churn", async () => {
     const result = await cycles('open');
     expect(result.cycles).to.equal(100_000);
     expect(result.samples[0].maps).to.equal(1); // the fixture's own handle: each close() unmapped its copy
