@@ -118,12 +118,12 @@ export interface Native {
    * time (robust handles recover dead holders' units between). undefined,
    * or -EBUSY when a wait of this waiter is in flight already, -EAGAIN when
    * no thread could start and none runs, -ECANCELED in a thread being torn
-   * down. `done(result)` runs once: undefined (a unit was taken: return the
-   * handle of the acquire it went to; anything else posts it back),
-   * -ECANCELED (nobody wanted it any more, or its thread is going) or
-   * another -errno.
+   * down. `done(result)` runs once: undefined (a unit was taken, and the
+   * process's account counted it: return true when an acquire got it;
+   * anything else posts it back), -ECANCELED (nobody wanted it any more, or
+   * its thread is going) or another -errno.
    */
-  startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (result: Outcome) => NativeHandle | undefined): Outcome;
+  startWait(waiter: NativeWaiter, handle: NativeHandle, ms: number, done: (result: Outcome) => boolean): Outcome;
   /**
    * Whether the wait in flight should keep a unit it takes. false ends the
    * wait before it returns: it takes nothing more, and a unit it holds is

@@ -169,6 +169,13 @@ void Account::Detach(std::shared_ptr<Account> account) {
   if (found != accounts.bySem.end() && found->second == account) accounts.bySem.erase(found);
 }
 
+std::shared_ptr<Account> Account::Share(const std::shared_ptr<Account>& account) {
+  Accounts& accounts = ProcessAccounts();
+  std::lock_guard<std::mutex> lock(accounts.mutex);
+  account->handles_++;
+  return account;
+}
+
 void Account::Count() {
   std::atomic<int32_t>* none = nullptr;
   counter_.compare_exchange_strong(none, &local_);

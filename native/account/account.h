@@ -64,6 +64,10 @@ class Account {
   // A handle lets go of `account`. The last one frees it, unless it still
   // counts units that must be posted back or recovered.
   static void Detach(std::shared_ptr<Account> account);
+  // `account` used as a handle uses it, by an asynchronous wait in flight
+  // (waiter.h): it stays this process's account of the semaphore until the
+  // wait lets go of it with Detach, whatever the handles do meanwhile.
+  static std::shared_ptr<Account> Share(const std::shared_ptr<Account>& account);
 
   // Posts back the units of every account that a handle asked releaseOnExit
   // of; returns how many. Idempotent: what is posted back is no longer held.

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include <memory>
+#include <utility>
 
 #include "env.h"
 #include "wait_thread.h"
@@ -49,17 +50,15 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
   const std::shared_ptr<Sem>& sem = info[1].As<Handle>().Data()->get()->sem;
   if (!sem || sem->closed()) return Failure(env, kClosed);
   if (sem->get() != waiter->sem()) return Failure(env, EINVAL);
-  if (waiter->busy) return Failure(env, EBUSY);  // one wait per waiter, whatever JS believes
+  if (waiter->InFlight()) return Failure(env, EBUSY);  // one wait per waiter, whatever JS believes
   double ms = info[2].As<Napi::Number>().DoubleValue();
   Napi::Function done = info[3].As<Napi::Function>();
-  waiter->busy = true;
-  waiter->account = sem->accountRef();
+  waiter->account = Account::Share(sem->accountRef());
   waiter->state.store(Waiter::kWanted);
-  sem->inflight = true;
-  int err = StartWaitThread(env, done, waiter, sem, ms);
+  int err = StartWaitThread(env, done, waiter, ms);
   if (err != 0) {
-    sem->inflight = false;
     waiter->Settle();
+    Account::Detach(std::move(waiter->account));
     return Failure(env, err);
   }
   return env.Undefined();

@@ -161,10 +161,10 @@ struct WaitHub {
   std::map<WaitJob*, std::shared_ptr<WaitJob>> inflight;  // JS thread: started, not yet delivered
 };
 
-// One wait in flight. `waiter`, `sem` and `done` are dropped on the JS thread.
+// One wait in flight, owned by its waiter. `waiter`, `account` and `done` are dropped on the JS thread.
 struct WaitJob {
   WaiterRef waiter;
-  std::shared_ptr<Sem> sem;  // keeps the mapping
+  std::shared_ptr<Account> account;  // keeps the mapping
   sem_t* semaphore;
   std::shared_ptr<WaitHub> hub;
   napi_ref done = nullptr;
@@ -364,9 +364,9 @@ void OnHandedOver(uv_async_t* async) {
     napi_get_reference_value(env, wait->done, &done);
     napi_delete_reference(env, wait->done);
     wait->done = nullptr;
-    if (done != nullptr) Deliver(env, done, *wait->waiter, *wait->sem, wait->err);
+    Deliver(env, done, *wait->waiter, wait->err);
     wait->waiter.reset();
-    wait->sem.reset();
+    wait->account.reset();
   }
   if (scope != nullptr) napi_close_callback_scope(env, scope);
   napi_close_handle_scope(env, handles);
@@ -405,9 +405,11 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
       continue;
     }
     if (job.err == 0 && job.waiter->state.exchange(Waiter::kIdle) == Waiter::kHolding) job.waiter->PostBack();
-    job.sem->inflight = false;  // the mapping may close with the environment
+    job.waiter->state.store(Waiter::kIdle);
+    Account::Detach(std::move(job.waiter->account));  // the mapping may close with the environment
+    job.waiter->job.reset();
     job.waiter.reset();
-    job.sem.reset();
+    job.account.reset();
   }
   hub.inflight.clear();
   hub.delivered = nullptr;
@@ -454,14 +456,13 @@ WaitHub* HubOf(napi_env env, std::shared_ptr<WaitHub>* out) {
 
 }  // namespace
 
-int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, const std::shared_ptr<Sem>& sem,
-                    double sliceMs) {
+int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, double sliceMs) {
   std::shared_ptr<WaitHub> hub;
   if (HubOf(env, &hub) == nullptr || hub->closing.load()) return ECANCELED;
   auto job = std::make_shared<WaitJob>();
   job->waiter = waiter;
-  job->sem = sem;
-  job->semaphore = sem->get();
+  job->account = waiter->account;
+  job->semaphore = waiter->account->sem();
   job->hub = hub;
   job->sliceMs = sliceMs;
   if (napi_create_reference(env, done, 1, &job->done) != napi_ok) return ECANCELED;

@@ -35,13 +35,12 @@ namespace psem {
 struct WaitJob;
 struct WaitHub;
 
-// The JS thread: starts the wait of `waiter` through `sem`, sleeping at most
+// The JS thread: starts the wait of `waiter` on its account's semaphore, sleeping at most
 // `sliceMs` at a time (robust: a dead holder's units are recovered between
 // slices); `done` is called once, as startWait's contract says. 0, or an
 // errno: EAGAIN when no thread could start and none runs, ECANCELED in an
 // environment being torn down.
-int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, const std::shared_ptr<Sem>& sem,
-                    double sliceMs);
+int StartWaitThread(napi_env env, napi_value done, const WaiterRef& waiter, double sliceMs);
 
 // The JS thread, after the waiter's state became Unwanted: ends the wait in
 // flight at once and returns once it no longer waits (it has taken nothing,

@@ -29,9 +29,10 @@ struct Waiters {
 
 // The waiter: the waiting of one semaphore in one environment, shared by
 // every handle of it there (JS queues their acquires in FIFO order in front
-// of it). At most one wait of it is in flight: StartWait refuses a second.
-// `busy` is touched on the environment's thread only; `state` also by the
-// thread the wait runs on.
+// of it). It owns the one wait in flight, `job`: StartWait refuses a second.
+// In flight means `job` is set (the environment's thread only); `state` says
+// what the wait did with a unit (also written by the thread the wait runs
+// on), and is kIdle exactly when no wait is in flight.
 class Waiter {
  public:
   enum State : int {
@@ -86,16 +87,16 @@ class Waiter {
 
   // The JS thread, as the wait ends: whether the unit it took is still held
   // (not Returned). Either way, no wait is in flight any more.
-  bool Settle() {
-    busy = false;
-    return state.exchange(kIdle) == kHolding;
-  }
+  bool Settle() { return state.exchange(kIdle) == kHolding; }
 
-  bool busy = false;  // a wait is in flight
+  bool InFlight() const { return job != nullptr; }
+
   std::atomic<int> state{kIdle};
-  std::shared_ptr<WaitJob> job;  // the wait in flight (wait_thread.h), for StopWait
-  // The process's account of the semaphore: every handle of it shares it
-  // (set by StartWait, fixed while a wait is in flight).
+  std::shared_ptr<WaitJob> job;  // the wait in flight (wait_thread.h); null: none
+  // The process's account of the semaphore, which every handle of it shares:
+  // while a wait is in flight, held as a handle holds it (Account::Share),
+  // so it stays the process's account whatever the handles do; let go of
+  // (Detach) when the wait's end is delivered.
   std::shared_ptr<Account> account;
 
  private:
@@ -105,11 +106,12 @@ class Waiter {
 
 using WaiterRef = std::shared_ptr<Waiter>;
 
-// The end of a wait, on the JS thread (wait_thread.cc's delivery): tells JS `err` (0 or an errno) through `done`. JS
-// returns the handle of the acquire() the unit went to (the account counted it when it was taken), or anything else:
-// nobody took it, so it is posted back. Raw Node-API calls: in an environment being torn down JS cannot run, and
-// node-addon-api would turn that into a fatal error.
-void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err);
+// The end of a wait, on the JS thread (wait_thread.cc's delivery): tells JS `err` (0 or an errno) through `done`
+// (if it is still there).
+// After a take, JS returns true when an acquire() got the unit (the account counted it where it was taken), anything
+// else when nobody wanted it: it is posted back. Then the wait lets go of the account. Raw Node-API calls: in an
+// environment being torn down JS cannot run, and node-addon-api would turn that into a fatal error.
+void Deliver(napi_env env, napi_value done, Waiter& waiter, int err);
 
 }  // namespace psem
 

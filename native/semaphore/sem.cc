@@ -16,7 +16,7 @@ Sem::~Sem() {
 
 void Sem::Finish() {
   closed_ = true;
-  if (!inflight) Account::Detach(std::move(account_));
+  Account::Detach(std::move(account_));
 }
 
 }  // namespace psem

@@ -23,11 +23,9 @@ struct Registry {
   std::set<Sem*> open;
 };
 
-// One handle, shared by the JS object and any wait in flight through it
-// (wait_thread.cc), so the account (and the mapping) stays
-// while a wait uses it. Touched on the environment's own thread only, but
-// for account() and get(), which a wait reads (they never change while a
-// wait holds the Sem).
+// One handle, owned by its JS object (HandleData). Touched on the
+// environment's own thread only. A wait in flight does not hold it: it
+// holds the account (waiter.h), so closing the handle never ends a wait.
 class Sem {
  public:
   Sem(std::shared_ptr<Account> account, int flags, std::shared_ptr<Registry> registry);
@@ -46,11 +44,9 @@ class Sem {
   // in flight holds this Sem, and after it while it holds units.
   void MarkClosed() { closed_ = true; }
 
-  // Teardown of the environment: closed, and let go of the account unless a
-  // wait in flight still uses it.
+  // Teardown of the environment: closed, and let go of the account (a wait
+  // in flight holds it for itself: waiter.h).
   void Finish();
-
-  bool inflight = false;  // an asynchronous wait runs through this handle (wait_thread.cc)
 
  private:
   std::shared_ptr<Account> account_;

@@ -94,16 +94,13 @@ void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
     napi_get_and_clear_last_exception(env, &ignored);
   }
   if (err != 0) return;
-  // The unit goes to the acquire whose handle `done` returned, or back.
-  Sem* taker = nullptr;
-  napi_valuetype type;
-  void* data = nullptr;
-  if (called && napi_typeof(env, result, &type) == napi_ok && type == napi_external &&
-      napi_get_value_external(env, result, &data) == napi_ok) {
-    taker = OpenSem(static_cast<HandleRef*>(data)->get());
-  }
-  if (taker != nullptr && taker->key() == waiter.sem()) {
-    ++taker->held;
+  // `done` returned true: an acquire got the unit. It is counted on the
+  // handle the wait ran through (units are still counted per handle here:
+  // docs/platforms.md); else it goes back.
+  bool kept = false;
+  if (!called || napi_get_value_bool(env, result, &kept) != napi_ok) kept = false;
+  if (kept) {
+    ++sem.held;
   } else {
     waiter.PostBack();
   }

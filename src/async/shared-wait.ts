@@ -9,8 +9,9 @@
 // - a free unit goes to the oldest waiting acquire(), never to a newcomer
 //   (acquire() takes the fast path only while nobody of this thread waits);
 // - the native wait runs through the handle of the oldest acquire, and
-//   ends with done(undefined) (took a unit: done() names the acquire's
-//   handle, or nobody and the native side posts it back), -ECANCELED
+//   ends with done(undefined) (took a unit, counted by the process's account
+//   where it was taken: done() says whether an acquire got it, and if none
+//   did the native side posts it back), -ECANCELED
 //   (unwanted: it holds nothing; start again if someone waits) or another
 //   -errno (binding.ts: the return convention); -ETIMEDOUT and -EINTR are
 //   read as -ECANCELED;
@@ -95,7 +96,7 @@ class SharedWait {
   // The handle the native wait in flight runs through; undefined: none in flight.
   private through: WaitingHandle | undefined;
   private retired = false;
-  private readonly onDone = (result: Outcome): NativeHandle | undefined => this.done(result);
+  private readonly onDone = (result: Outcome): boolean => this.done(result);
 
   constructor(
     private readonly key: number,
@@ -148,17 +149,17 @@ class SharedWait {
     this.retire();
   }
 
-  // The native wait is over. Returns the handle of the acquire that got the
-  // unit it took, if any; otherwise the native side posts the unit back.
-  private done(err: Outcome): NativeHandle | undefined {
+  // The native wait is over. Returns whether an acquire got the unit it
+  // took; if none did, the native side posts the unit back.
+  private done(err: Outcome): boolean {
     const through = this.through!;
     this.through = undefined;
-    let taker: WaitingHandle | undefined;
+    let granted = false;
     try {
       through.log?.('acquire: wait', err);
       if (err === undefined) {
-        taker = this.waiters.oldestOwner();
-        if (taker !== undefined) this.waiters.grant(undefined);
+        granted = this.waiters.oldestOwner() !== undefined;
+        if (granted) this.waiters.grant(undefined);
       } else if (err !== ETIMEDOUT && err !== ECANCELED && err !== EINTR) {
         this.waiters.failOldest((this.waiters.oldestOwner() ?? through).failure(err, constants.TIMED_WAIT));
       }
@@ -170,7 +171,7 @@ class SharedWait {
         throw error;
       });
     }
-    return taker?.handle;
+    return granted;
   }
 
   // The last waiting acquire settled.
