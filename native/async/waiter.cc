@@ -8,7 +8,7 @@ namespace psem {
 
 void Deliver(napi_env env, napi_value done, Waiter& waiter, int err) {
   std::shared_ptr<Account> account = std::move(waiter.account);  // done() may start the next wait
-  if (!waiter.Settle() && err == 0) err = ECANCELED;  // Returned: JS gave it up, SetWanted posted it back
+  if (!waiter.Settle() && err == 0) err = ECANCELED;             // Returned: JS gave it up, SetWanted posted it back
   // done(undefined): a unit was taken; else done(-errno), as addon.cc's convention says.
   napi_value undefined, arg, result = nullptr;
   bool called = done != nullptr && napi_get_undefined(env, &undefined) == napi_ok;
