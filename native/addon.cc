@@ -7,13 +7,13 @@
 //   - a failure is a negative number, -errno;
 //   - a call on a closed handle fails with -EBADF (no sem_* call on an open
 //     handle fails with EBADF);
-//   - a sync wait that signals ended fails with -(EINTR + 256 x their mask)
-//     (bit n: signal n), so JS learns both in one crossing;
-//   - open() fails with -(errno | LEDGER_FAILURE) when the robust ledger
-//     failed rather than sem_open, and with -ECANCELED in an environment
-//     being torn down (a worker terminated while it opens);
+//   - the cold paths tell more in a small object: a sync wait that signals
+//     ended returns { signals } (their mask, bit n: signal n); open()
+//     returns { ledgerErrno } when the robust ledger failed rather than
+//     sem_open, and -ECANCELED in an environment being torn down (a worker
+//     terminated while it opens);
 //   - anything else is success: undefined when there is nothing to tell
-//     (so the hot calls make no number), else the value, handle or array.
+//     (so the hot calls make no number), else the value, handle or object.
 // JS tests `result !== undefined` after a call that returns nothing on
 // success, `typeof result === 'number' && result < 0` after the others.
 // Inside native/, functions return 0 or a (positive) errno, as POSIX does;
@@ -53,7 +53,6 @@
 namespace psem {
 namespace {
 
-constexpr int kLedgerFailure = 0x10000;
 constexpr int kOpenAttempts = 8;
 
 void CloseHandle(Handle handle) {
@@ -107,8 +106,8 @@ void UnlinkCreated(const std::string& name, const SemIdentity& id) {
 }
 
 // open(name, oflag, mode, value, flags)
-//   -> [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] | -errno
-// -(errno | kLedgerFailure): the robust ledger could not be opened.
+//   -> { handle, tryWait, post, wait, timedWait, ownerUid, ownerGid } | -errno
+// { ledgerErrno }: the robust ledger could not be opened.
 // ownerUid/ownerGid: the owner of the semaphore's file when this call did
 // not create it exclusively, -1 when unknown. In an environment being torn
 // down (a worker terminated while it opens), -ECANCELED, nothing left open.
@@ -135,7 +134,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   std::shared_ptr<Account> account = Account::Attach(sem, name, id, flags, ledgerOwner, &err);
   if (!account) {
     if (oflag & O_EXCL) UnlinkCreated(name, id);
-    return Failure(env, err | kLedgerFailure);
+    return LedgerFailure(env, err);
   }
   if (oflag & O_EXCL) owner = SemFileOwner();  // created here: nothing to trust
   if (flags & kReleaseOnExit) Account::ReleaseAtExit(instance->worker);
@@ -152,11 +151,12 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     CloseHandle(handle);
     return Failure(env, ECANCELED);
   }
-  if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
-      napi_set_element(env, result, 0, external) != napi_ok || !BindSyncCalls(env, handle, result, 1) ||
+  if (napi_create_object(env, &result) != napi_ok ||
+      napi_set_named_property(env, result, "handle", external) != napi_ok || !BindSyncCalls(env, handle, result) ||
       napi_create_double(env, static_cast<double>(owner.uid), &uid) != napi_ok ||
       napi_create_double(env, static_cast<double>(owner.gid), &gid) != napi_ok ||
-      napi_set_element(env, result, 5, uid) != napi_ok || napi_set_element(env, result, 6, gid) != napi_ok) {
+      napi_set_named_property(env, result, "ownerUid", uid) != napi_ok ||
+      napi_set_named_property(env, result, "ownerGid", gid) != napi_ok) {
     CloseHandle(handle);
     return Failure(env, ECANCELED);
   }
@@ -326,7 +326,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("SEM_SIZE", static_cast<double>(sizeof(sem_t)));
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
   constants.Set("ROBUST", static_cast<int>(kRobust));
-  constants.Set("LEDGER_FAILURE", kLedgerFailure);
   constants.Set("MONOTONIC_WAITS", kWaitClock == CLOCK_MONOTONIC);
   constants.Set("TIMED_WAIT", TimedWaitCall());
   exports.Set("constants", constants);

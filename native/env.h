@@ -21,6 +21,24 @@ constexpr int kClosed = EBADF;
 // A failure as JS sees it: -errno.
 inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
 
+// A wait that signals ended, for JS: { signals: their mask } (bit n: signal
+// n); -EINTR alone if the environment refuses the object.
+inline napi_value Interrupted(napi_env env, uint32_t signals) {
+  napi_value result, mask;
+  if (napi_create_object(env, &result) != napi_ok || napi_create_uint32(env, signals, &mask) != napi_ok ||
+      napi_set_named_property(env, result, "signals", mask) != napi_ok) {
+    napi_create_int32(env, -EINTR, &result);
+  }
+  return result;
+}
+
+// open()'s failure when the robust ledger, not the semaphore, failed: { ledgerErrno }.
+inline Napi::Value LedgerFailure(Napi::Env env, int err) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ledgerErrno", err);
+  return result;
+}
+
 struct Waiters;  // waiter.h
 
 struct Instance {

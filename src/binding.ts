@@ -4,12 +4,12 @@
 // - a failure is a negative number, -errno;
 // - a call on a closed handle fails with -EBADF (no sem_* call made on an
 //   open handle fails with EBADF);
-// - a sync wait that signals ended fails with -(EINTR + 256 × their mask)
-//   (see src/signals.ts);
-// - open() fails with -(errno | LEDGER_FAILURE) when the robust ledger, not
-//   sem_open, failed, and with -ECANCELED in a worker being terminated;
+// - the cold paths tell more in a small object: a sync wait that signals
+//   ended returns {@link Interrupted} (see src/signals.ts); open() returns
+//   {@link LedgerFailure} when the robust ledger, not sem_open, failed, and
+//   -ECANCELED in a worker being terminated;
 // - anything else is success: undefined when there is nothing to tell (the
-//   hot calls make no number), else the value, handle or array.
+//   hot calls make no number), else the value, handle or object.
 // So a call that returns nothing on success is tested with
 // `result !== undefined`, any other with {@link failed}.
 import { constants as osConstants } from 'node:os';
@@ -33,20 +33,31 @@ export function failed(result: unknown): result is Failure {
   return typeof result === 'number' && result < 0;
 }
 
-/** A bound wait that returned below -INTERRUPTED was ended by signals: -(EINTR + 256 × mask); see src/signals.ts. */
-export const INTERRUPTED = 255;
+/** What a sync wait that signals ended returns: their mask (bit n: signal n); see src/signals.ts. */
+export interface Interrupted {
+  readonly signals: number;
+}
+
+/** What a bound wait returns: undefined (took a unit), -errno, or {@link Interrupted}. */
+export type WaitOutcome = Outcome | Interrupted;
+
+/** What open() returns when the robust ledger, not sem_open, failed. */
+export interface LedgerFailure {
+  readonly ledgerErrno: number;
+}
 
 /**
  * The error for a failure of a call on the handle of semaphore `name`:
  * `ERR_SEMAPHORE_CLOSED` for -EBADF, `EINTR` for a wait that signals ended.
  */
-export function failureOf(result: Failure, syscall: string, name: string): SemaphoreError {
-  const errno = -result > INTERRUPTED ? EINTR : -result;
+export function failureOf(result: Failure | Interrupted, syscall: string, name: string): SemaphoreError {
+  const errno = typeof result === 'number' ? -result : EINTR;
   return errno === EBADF ? SemaphoreError.closed(name, syscall) : SemaphoreError.fromErrno(errno, syscall, name);
 }
 
-/** A result for a debug line: 'ok', 'closed' (-EBADF) or 'errno N'. */
+/** A result for a debug line: 'ok', 'closed' (-EBADF), 'interrupted (signals MASK)' or 'errno N'. */
 export function describeResult(result: unknown): string {
+  if (typeof result === 'object' && result !== null) return `interrupted (signals ${(result as Interrupted).signals})`;
   if (!failed(result)) return 'ok';
   return result === -EBADF ? 'closed' : `errno ${-result}`;
 }
@@ -54,34 +65,32 @@ export function describeResult(result: unknown): string {
 /**
  * The hot calls, bound to one handle: each returns undefined on success,
  * -errno on failure, -EBADF once the handle is closed. A wait that a
- * signal of its mask interrupted returns -(EINTR + 256 × the mask of the
- * signals that ended it) (see src/signals.ts).
+ * signal of its mask interrupted returns {@link Interrupted} (see
+ * src/signals.ts).
  */
 export interface BoundCalls {
-  tryWait(): Outcome;
-  post(): Outcome;
-  /** For after tryWait() found the semaphore taken; only signals in the mask interrupt it (EINTR). */
-  wait(signalMask: number): Outcome;
-  timedWait(ms: number, signalMask: number): Outcome;
+  readonly tryWait: () => Outcome;
+  readonly post: () => Outcome;
+  /** For after tryWait() found the semaphore taken; only signals in the mask interrupt it. */
+  readonly wait: (signalMask: number) => WaitOutcome;
+  readonly timedWait: (ms: number, signalMask: number) => WaitOutcome;
+}
+
+/** What open() returns: the handle, its bound calls, and the owner of the semaphore's file (-1: unknown, or created here exclusively). */
+export interface NativeOpened extends BoundCalls {
+  readonly handle: NativeHandle;
+  readonly ownerUid: number;
+  readonly ownerGid: number;
 }
 
 /** The native layer (native/addon.cc), with the return convention at the top of this file. */
 export interface Native {
   /**
-   * The handle, its bound calls and the owner (uid, gid) of the semaphore's
-   * file (-1 when unknown or created here exclusively); or -errno,
-   * -(errno | LEDGER_FAILURE) when the robust ledger failed, -ECANCELED in
-   * a worker being terminated.
+   * The handle, its bound calls and the owner of the semaphore's file; or
+   * -errno, {@link LedgerFailure} when the robust ledger failed, -ECANCELED
+   * in a worker being terminated.
    */
-  open(
-    name: string,
-    oflag: number,
-    mode: number,
-    value: number,
-    flags: number,
-  ):
-    | [NativeHandle, BoundCalls['tryWait'], BoundCalls['post'], BoundCalls['wait'], BoundCalls['timedWait'], ownerUid: number, ownerGid: number]
-    | Failure;
+  open(name: string, oflag: number, mode: number, value: number, flags: number): NativeOpened | LedgerFailure | Failure;
   close(handle: NativeHandle): undefined;
   unlink(name: string): Outcome;
   /** The value (>= 0), or -errno (-ENOSYS: no sem_getvalue, macOS). */
@@ -149,7 +158,6 @@ export interface Native {
     RELEASE_ON_EXIT: number;
     ROBUST: number;
     /** Set in the errno of a failure of open() when the robust ledger failed, not sem_open. */
-    LEDGER_FAILURE: number;
     /** Timed waits measure on CLOCK_MONOTONIC (sem_clockwait), not the wall clock. */
     MONOTONIC_WAITS: boolean;
     /** The call behind timed waits: sem_clockwait, sem_timedwait, sem_trywait polled (no timed wait: macOS), or WaitForSingleObject (Windows). */

@@ -60,12 +60,14 @@ export function openSemaphore(name: string, given: unknown, opts: ResolvedOption
   }
   if (failed(result)) {
     if (result === -ECANCELED) throw SemaphoreError.closed(name, 'sem_open'); // a worker being terminated
-    const errno = -result;
-    if (debug) debugLog(name, `sem_open failed: errno ${errno}`);
-    if (errno & constants.LEDGER_FAILURE) throw ledgerError(errno & ~constants.LEDGER_FAILURE, name);
-    throw SemaphoreError.fromErrno(errno, 'sem_open', name);
+    if (debug) debugLog(name, `sem_open failed: errno ${-result}`);
+    throw SemaphoreError.fromErrno(-result, 'sem_open', name);
   }
-  const [handle, tryWait, post, wait, timedWait, ownerUid, ownerGid] = result;
+  if ('ledgerErrno' in result) {
+    if (debug) debugLog(name, `robust ledger failed: errno ${result.ledgerErrno}`);
+    throw ledgerError(result.ledgerErrno, name);
+  }
+  const { handle, tryWait, post, wait, timedWait, ownerUid, ownerGid } = result;
   const untrusted = created ? undefined : untrustedOwner(name, ownerUid, ownerGid, opts.trust);
   if (untrusted !== undefined) {
     native.close(handle);

@@ -7,7 +7,19 @@
 import { inspect } from 'node:util';
 import { cancelAcquires, queueAcquire, WaitingHandle, waiting, waitingOn, waitingThrough } from './async/shared-wait';
 import { abortError } from './async/wait-queue';
-import { BoundCalls, constants, describeResult, Failure, failed, failureOf, native, NativeHandle, Outcome, SPIN_US } from './binding';
+import {
+  BoundCalls,
+  constants,
+  describeResult,
+  Failure,
+  failed,
+  failureOf,
+  Interrupted,
+  native,
+  NativeHandle,
+  SPIN_US,
+  WaitOutcome,
+} from './binding';
 import { debugFromEnv, debugLog } from './debug';
 import { errnoOf, invalidArgType, SemaphoreError } from './errors';
 import { listenForExit } from './exit';
@@ -191,7 +203,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   }
 
   private untracedWait(): void {
-    let err = this.nativeTryWait();
+    let err: WaitOutcome = this.nativeTryWait();
     if (err === EAGAIN) {
       do err = this.nativeWait(interruptingSignals());
       while (waitAgain(err, this.retryOnEintr));
@@ -228,7 +240,7 @@ export class Semaphore implements SharedSemaphore, Disposable {
   private untracedTimedWait(ms: number): void {
     validateTimeout(ms, 'ms');
     const deadline = performance.now() + ms;
-    let err: Outcome;
+    let err: WaitOutcome;
     do err = this.nativeTimedWait(Math.max(0, deadline - performance.now()), interruptingSignals());
     while (waitAgain(err, this.retryOnEintr));
     if (this.debug) this.log(`${TIMED_WAIT}(${ms})`, err);
@@ -413,11 +425,11 @@ export class Semaphore implements SharedSemaphore, Disposable {
     });
   }
 
-  private failure(result: Failure, syscall: string): SemaphoreError {
+  private failure(result: Failure | Interrupted, syscall: string): SemaphoreError {
     return failureOf(result, syscall, this.name);
   }
 
-  private log(operation: string, result: Outcome): void {
+  private log(operation: string, result: WaitOutcome): void {
     debugLog(this.name, `${operation} -> ${describeResult(result)}`);
   }
 }

@@ -3,7 +3,7 @@
 // listens to, so that the wait returns and the listener runs), and what a
 // wait that they ended does next.
 import { constants as osConstants } from 'node:os';
-import { INTERRUPTED, Outcome } from './binding';
+import { WaitOutcome } from './binding';
 import { isMainThread, signalEndedWait } from './exit';
 
 // Signals the program listens to in JS: while a sync wait blocks, they
@@ -37,19 +37,14 @@ export function interruptingSignals(): number {
   return signalMask;
 }
 
-/** The mask of the signals that ended a wait, from what it returned: -(EINTR + 256 × mask). */
-export function interruption(result: number): number {
-  return Math.floor(-result / 256);
-}
-
 /**
  * A sync wait returned `result`: true to wait again, when signals the
  * program listens to ended it and `retryOnEintr` asks to go on; false to
  * return `result` (a unit, a failure, or EINTR to throw). When the only
  * listener of the signal is releaseOnExit's, it acts now and never returns.
  */
-export function waitAgain(result: Outcome, retryOnEintr: boolean): boolean {
-  if (result === undefined || result >= -INTERRUPTED) return false;
-  signalEndedWait(interruption(result));
+export function waitAgain(result: WaitOutcome, retryOnEintr: boolean): boolean {
+  if (typeof result !== 'object') return false;
+  signalEndedWait(result.signals);
   return retryOnEintr;
 }

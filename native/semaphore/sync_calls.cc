@@ -76,19 +76,18 @@ int SyncWait(napi_env env, const Instance& instance, Sem* handle, double ms, con
 
 // A blocking wait: only the main thread listens to signals (a worker's mask
 // is ignored: signals never end its waits). An interrupted wait returns
-// EINTR + 256 x the mask of the signals that ended it (negated for JS by
-// BoundCall), so JS learns both in one crossing.
-double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
+// EINTR, and the mask of the signals that ended it in *signals.
+int BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask, uint32_t* signals) {
   const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
   SignalWindow window(instance.worker ? 0 : mask);
   int err = SyncWait(env, instance, sem, ms, window);
-  uint32_t signals = window.Close();
-  return err == EINTR ? EINTR + 256.0 * signals : err;
+  *signals = window.Close();
+  return err;
 }
 
 // A take: refused once a robust ledger broke (nothing taken), counted in
 // the process's account once taken.
-double CallTryWait(napi_env, Sem* sem, const napi_value*) {
+int CallTryWait(napi_env, Sem* sem, const napi_value*, uint32_t*) {
   Account& account = sem->account();
   if (int err = account.Usable()) return err;
   if (sem_trywait(account.sem()) == 0) return 0;
@@ -97,27 +96,28 @@ double CallTryWait(napi_env, Sem* sem, const napi_value*) {
   if (err == EAGAIN && account.RecoverIfDue() > 0 && sem_trywait(account.sem()) == 0) return 0;
   return err;
 }
-double CallPost(napi_env, Sem* sem, const napi_value*) { return sem->account().Post(); }
-double CallWait(napi_env env, Sem* sem, const napi_value* argv) {
+int CallPost(napi_env, Sem* sem, const napi_value*, uint32_t*) { return sem->account().Post(); }
+int CallWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* signals) {
   if (int err = sem->account().Usable()) return err;
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
-  return BlockingWait(env, sem, -1, mask);
+  return BlockingWait(env, sem, -1, mask, signals);
 }
-double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
+int CallTimedWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* signals) {
   if (int err = sem->account().Usable()) return err;
   double ms = 0;
   uint32_t mask = 0;
   napi_get_value_double(env, argv[0], &ms);
   napi_get_value_uint32(env, argv[1], &mask);
-  return BlockingWait(env, sem, ms, mask);
+  return BlockingWait(env, sem, ms, mask, signals);
 }
 
-using Call = double (*)(napi_env, Sem*, const napi_value*);
+// 0 or an errno; a wait that signals ended: EINTR, and their mask in *signals.
+using Call = int (*)(napi_env, Sem*, const napi_value*, uint32_t* signals);
 
-// Each call returns 0 or an errno; BoundCall turns it into JS's convention
-// (undefined or -errno: see addon.cc). kTakes: a success took a unit, which
-// the account counts.
+// BoundCall turns a call's result into JS's convention (addon.cc): undefined,
+// -errno, or for a wait that signals ended { signals } (cold: an object).
+// kTakes: a success took a unit, which the account counts.
 template <Call kCall, bool kTakes>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -125,13 +125,15 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
-  double err = sem == nullptr ? kClosed : kCall(env, sem, argv);
+  uint32_t signals = 0;
+  int err = sem == nullptr ? kClosed : kCall(env, sem, argv, &signals);
   if (err == 0) {
     if (kTakes) sem->account().Took();
     return nullptr;  // undefined
   }
+  if (err == EINTR && signals != 0) return Interrupted(env, signals);
   napi_value result;
-  napi_create_double(env, -err, &result);
+  napi_create_int32(env, -err, &result);
   return result;
 }
 
@@ -148,15 +150,19 @@ napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char*
 
 }  // namespace
 
-bool BindSyncCalls(napi_env env, Handle handle, napi_value result, uint32_t first) {
-  const napi_value calls[] = {
-      Bind(env, handle, BoundCall<CallTryWait, true>, "tryWait"),
-      Bind(env, handle, BoundCall<CallPost, false>, "post"),
-      Bind(env, handle, BoundCall<CallWait, true>, "wait"),
-      Bind(env, handle, BoundCall<CallTimedWait, true>, "timedWait"),
+bool BindSyncCalls(napi_env env, Handle handle, napi_value result) {
+  const struct {
+    const char* name;
+    napi_callback callback;
+  } calls[] = {
+      {"tryWait", BoundCall<CallTryWait, true>},
+      {"post", BoundCall<CallPost, false>},
+      {"wait", BoundCall<CallWait, true>},
+      {"timedWait", BoundCall<CallTimedWait, true>},
   };
-  for (uint32_t i = 0; i < 4; i++) {
-    if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
+  for (const auto& call : calls) {
+    napi_value fn = Bind(env, handle, call.callback, call.name);
+    if (fn == nullptr || napi_set_named_property(env, result, call.name, fn) != napi_ok) return false;
   }
   return true;
 }

@@ -50,9 +50,9 @@ void CloseHandleData(Handle handle) {
 }
 
 // open(name, oflag, mode, value, flags)
-//   -> [handle, tryWait, post, wait, timedWait, -1, -1] | -errno
+//   -> { handle, tryWait, post, wait, timedWait, ownerUid: -1, ownerGid: -1 } | -errno
 // mode is ignored: the object gets the default security of the creating
-// process (docs/platforms.md). robust: -(ENOSYS | LEDGER_FAILURE).
+// process (docs/platforms.md). robust: { ledgerErrno: ENOSYS }.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -61,7 +61,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   int flags = info[4].As<Napi::Number>().Int32Value();
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
   if (instance == nullptr) return Failure(env, ECANCELED);
-  if (flags & kRobust) return Failure(env, ENOSYS | kLedgerFailure);
+  if (flags & kRobust) return LedgerFailure(env, ENOSYS);
   std::wstring wname;
   if (!WindowsName(name, &wname)) return Failure(env, EINVAL);
   std::shared_ptr<SemObject> object;
@@ -76,11 +76,12 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
   ref.release();
   Handle handle(env, external);
-  if (napi_create_array_with_length(env, 7, &result) != napi_ok ||
-      napi_set_element(env, result, 0, external) != napi_ok ||
-      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result, 1) ||
-      napi_create_double(env, -1, &unknown) != napi_ok || napi_set_element(env, result, 5, unknown) != napi_ok ||
-      napi_set_element(env, result, 6, unknown) != napi_ok) {
+  if (napi_create_object(env, &result) != napi_ok ||
+      napi_set_named_property(env, result, "handle", external) != napi_ok ||
+      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result) ||
+      napi_create_double(env, -1, &unknown) != napi_ok ||
+      napi_set_named_property(env, result, "ownerUid", unknown) != napi_ok ||
+      napi_set_named_property(env, result, "ownerGid", unknown) != napi_ok) {
     CloseHandleData(handle);
     return Failure(env, ECANCELED);
   }
@@ -198,7 +199,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("SEM_SIZE", 0);
   constants.Set("RELEASE_ON_EXIT", static_cast<int>(kReleaseOnExit));
   constants.Set("ROBUST", static_cast<int>(kRobust));
-  constants.Set("LEDGER_FAILURE", kLedgerFailure);
   constants.Set("MONOTONIC_WAITS", true);  // Windows' waits are relative, on the interrupt clock
   constants.Set("TIMED_WAIT", "WaitForSingleObject");
   exports.Set("constants", constants);

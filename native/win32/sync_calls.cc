@@ -2,7 +2,7 @@
 //   tryWait()  post()  wait(signalMask)  timedWait(ms, signalMask)
 // Each returns 0 or an errno inside, undefined or -errno to JS; a wait that
 // Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) or closing the console (SIGHUP)
-// ended, while JS listens to that signal, returns -(EINTR + 256 x mask).
+// ended, while JS listens to that signal, returns { signals: mask }.
 #include "win32.h"
 
 #include <math.h>
@@ -100,34 +100,33 @@ int SyncWait(napi_env env, const Instance& instance, Sem* sem, double ms, uint32
   return err;
 }
 
-double BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask) {
+int BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask, uint32_t* signals) {
   const Instance& instance = *Napi::Env(env).GetInstanceData<Instance>();
-  uint32_t caught = 0;
-  int err = SyncWait(env, instance, sem, ms, instance.worker ? 0 : mask, &caught);
-  return err == EINTR ? EINTR + 256.0 * caught : err;
+  return SyncWait(env, instance, sem, ms, instance.worker ? 0 : mask, signals);
 }
 
-double CallTryWait(napi_env, Sem* sem, const napi_value*) {
+int CallTryWait(napi_env, Sem* sem, const napi_value*, uint32_t*) {
   DWORD r = WaitForSingleObject(sem->get(), 0);
   if (r == WAIT_OBJECT_0) return 0;
   if (r == WAIT_TIMEOUT) return EAGAIN;
   return ErrnoOf(GetLastError());
 }
-double CallPost(napi_env, Sem* sem, const napi_value*) { return PostOne(sem->get()); }
-double CallWait(napi_env env, Sem* sem, const napi_value* argv) {
+int CallPost(napi_env, Sem* sem, const napi_value*, uint32_t*) { return PostOne(sem->get()); }
+int CallWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* signals) {
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
-  return BlockingWait(env, sem, -1, mask);
+  return BlockingWait(env, sem, -1, mask, signals);
 }
-double CallTimedWait(napi_env env, Sem* sem, const napi_value* argv) {
+int CallTimedWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* signals) {
   double ms = 0;
   uint32_t mask = 0;
   napi_get_value_double(env, argv[0], &ms);
   napi_get_value_uint32(env, argv[1], &mask);
-  return BlockingWait(env, sem, ms < 0 ? 0 : ms, mask);
+  return BlockingWait(env, sem, ms < 0 ? 0 : ms, mask, signals);
 }
 
-using Call = double (*)(napi_env, Sem*, const napi_value*);
+// 0 or an errno; a wait that Ctrl-C ended: EINTR, and the mask in *signals.
+using Call = int (*)(napi_env, Sem*, const napi_value*, uint32_t* signals);
 
 template <Call kCall, int kHeldDelta>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
@@ -136,13 +135,15 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   Sem* sem = OpenSem(static_cast<HandleRef*>(data)->get());
-  double err = sem == nullptr ? kClosed : kCall(env, sem, argv);
+  uint32_t signals = 0;
+  int err = sem == nullptr ? kClosed : kCall(env, sem, argv, &signals);
   if (err == 0) {
     if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
     return nullptr;  // undefined
   }
+  if (err == EINTR && signals != 0) return Interrupted(env, signals);
   napi_value result;
-  napi_create_double(env, -err, &result);
+  napi_create_int32(env, -err, &result);
   return result;
 }
 
@@ -154,23 +155,27 @@ napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char*
 }
 
 template <int kTaken>
-bool BindAll(napi_env env, Handle handle, napi_value result, uint32_t first) {
-  const napi_value calls[] = {
-      Bind(env, handle, BoundCall<CallTryWait, kTaken>, "tryWait"),
-      Bind(env, handle, BoundCall<CallPost, -kTaken>, "post"),
-      Bind(env, handle, BoundCall<CallWait, kTaken>, "wait"),
-      Bind(env, handle, BoundCall<CallTimedWait, kTaken>, "timedWait"),
+bool BindAll(napi_env env, Handle handle, napi_value result) {
+  const struct {
+    const char* name;
+    napi_callback callback;
+  } calls[] = {
+      {"tryWait", BoundCall<CallTryWait, kTaken>},
+      {"post", BoundCall<CallPost, -kTaken>},
+      {"wait", BoundCall<CallWait, kTaken>},
+      {"timedWait", BoundCall<CallTimedWait, kTaken>},
   };
-  for (uint32_t i = 0; i < 4; i++) {
-    if (calls[i] == nullptr || napi_set_element(env, result, first + i, calls[i]) != napi_ok) return false;
+  for (const auto& call : calls) {
+    napi_value fn = Bind(env, handle, call.callback, call.name);
+    if (fn == nullptr || napi_set_named_property(env, result, call.name, fn) != napi_ok) return false;
   }
   return true;
 }
 
 }  // namespace
 
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first) {
-  return counting ? BindAll<1>(env, handle, result, first) : BindAll<0>(env, handle, result, first);
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result) {
+  return counting ? BindAll<1>(env, handle, result) : BindAll<0>(env, handle, result);
 }
 
 }  // namespace psem

@@ -41,7 +41,6 @@ namespace psem {
 // open()'s oflag bits, as the constants export tells JS (no fcntl.h here).
 constexpr int kCreate = 0x100;     // O_CREAT
 constexpr int kExclusive = 0x400;  // O_EXCL
-constexpr int kLedgerFailure = 0x10000;
 // The largest count: CreateSemaphoreW's lMaximumCount, a LONG.
 constexpr long kValueMax = 0x7fffffff;
 
@@ -57,6 +56,24 @@ constexpr int kClosed = EBADF;
 
 // A failure as JS sees it: -errno.
 inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
+
+// A wait that signals (Ctrl-C) ended, for JS: { signals: their mask }; -EINTR
+// alone if the environment refuses the object (as native/env.h).
+inline napi_value Interrupted(napi_env env, uint32_t signals) {
+  napi_value result, mask;
+  if (napi_create_object(env, &result) != napi_ok || napi_create_uint32(env, signals, &mask) != napi_ok ||
+      napi_set_named_property(env, result, "signals", mask) != napi_ok) {
+    napi_create_int32(env, -EINTR, &result);
+  }
+  return result;
+}
+
+// open()'s failure when the robust ledger, not the semaphore, failed: { ledgerErrno }.
+inline Napi::Value LedgerFailure(Napi::Env env, int err) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ledgerErrno", err);
+  return result;
+}
 
 // The errno for a Win32 error code (GetLastError()); see errors.cc.
 int ErrnoOf(DWORD error);
@@ -166,8 +183,8 @@ inline Sem* OpenSem(HandleData* data) {
 // Milliseconds since some fixed point, monotonic.
 double NowMs();
 
-// sync_calls.cc: result[first..first+3] = tryWait, post, wait, timedWait bound to `handle`.
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result, uint32_t first);
+// sync_calls.cc: result.tryWait, .post, .wait, .timedWait bound to `handle`.
+bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result);
 
 // async_calls.cc: the exports of the async path (see native/async_calls.h).
 Napi::Value WaitKey(const Napi::CallbackInfo& info);
