@@ -48,7 +48,7 @@ struct Instance {
   Napi::FunctionReference probe;     // a no-op, called to ask whether JS may still run
 };
 
-// What the handle (an External) owns; a wait in flight shares the Sem.
+// What the handle (an External) owns. (A wait in flight holds the account, not the Sem: waiter.h.)
 using HandleRef = std::shared_ptr<HandleData>;
 using Handle = Napi::External<HandleRef>;
 

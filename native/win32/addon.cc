@@ -76,6 +76,10 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   if (napi_create_external(env, ref.get(), finalize, nullptr, &external) != napi_ok) return Failure(env, ECANCELED);
   ref.release();
   Handle handle(env, external);
+  if (napi_type_tag_object(env, external, &kHandleTag) != napi_ok) {
+    CloseHandleData(handle);
+    return Failure(env, ECANCELED);
+  }
   if (napi_create_object(env, &result) != napi_ok ||
       napi_set_named_property(env, result, "handle", external) != napi_ok ||
       !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result) ||
@@ -89,7 +93,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  CloseHandleData(info[0].As<Handle>());
+  if (Tagged(info.Env(), info[0], kHandleTag)) CloseHandleData(info[0].As<Handle>());
   return info.Env().Undefined();
 }
 

@@ -75,7 +75,11 @@ namespace {
 
 std::atomic<int> registeredWaits{0};  // waits registered and not yet finalised, in the whole process
 
-WaiterRef* WaiterOf(const Napi::Value& value) { return value.As<Napi::External<WaiterRef>>().Data(); }
+// The waiter passed as `value`, or nullptr when it is not one.
+WaiterRef* WaiterOf(const Napi::Value& value) {
+  if (!Tagged(value.Env(), value, kWaiterTag)) return nullptr;
+  return value.As<Napi::External<WaiterRef>>().Data();
+}
 
 // The end of a wait, on the JS thread: as native/waiter.cc's Deliver().
 void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
@@ -217,7 +221,7 @@ class PoolWait : public Napi::AsyncWorker {
 Napi::Value WaitKey(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(info.Env(), kClosed);
-  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(sem->key())));
+  return Napi::Number::New(info.Env(), sem->key()->serial());
 }
 
 Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
@@ -228,12 +232,16 @@ Napi::Value OpenWaiter(const Napi::CallbackInfo& info) {
   if (!instance->waiters) instance->waiters = std::make_shared<Waiters>();
   if (instance->waiters->bySem.count(sem->key()) != 0) return Failure(env, EBUSY);
   auto* ref = new WaiterRef(std::make_shared<Waiter>(sem->key(), instance->waiters));
-  return Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
+  auto waiter = Napi::External<WaiterRef>::New(env, ref, [](Napi::Env, WaiterRef* r) { delete r; });
+  napi_type_tag_object(env, waiter, &kWaiterTag);
+  return waiter;
 }
 
 Napi::Value StartWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const WaiterRef& waiter = *WaiterOf(info[0]);
+  WaiterRef* waiterRef = WaiterOf(info[0]);
+  if (waiterRef == nullptr || !Tagged(env, info[1], kHandleTag)) return Failure(env, EINVAL);
+  const WaiterRef& waiter = *waiterRef;
   const std::shared_ptr<Sem>& sem = info[1].As<Handle>().Data()->get()->sem;
   if (!sem || sem->closed()) return Failure(env, kClosed);
   if (sem->key() != waiter->sem()) return Failure(env, EINVAL);
@@ -258,12 +266,12 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
-  (*WaiterOf(info[0]))->SetWanted(info[1].As<Napi::Boolean>().Value());
+  if (WaiterRef* ref = WaiterOf(info[0])) (*ref)->SetWanted(info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
 Napi::Value CloseWaiter(const Napi::CallbackInfo& info) {
-  (*WaiterOf(info[0]))->Close();
+  if (WaiterRef* ref = WaiterOf(info[0])) (*ref)->Close();
   return info.Env().Undefined();
 }
 

@@ -83,15 +83,23 @@ int ErrnoOf(DWORD error);
 // semaphore once per process), closed when the last one lets go.
 class SemObject {
  public:
-  SemObject(HANDLE handle, std::wstring name) : handle_(handle), name_(std::move(name)) {}
+  SemObject(HANDLE handle, std::wstring name) : handle_(handle), serial_(NextSerial()), name_(std::move(name)) {}
   ~SemObject();
   SemObject(const SemObject&) = delete;
   SemObject& operator=(const SemObject&) = delete;
   HANDLE handle() const { return handle_; }
   const std::wstring& name() const { return name_; }
+  // A number for it, never reused and never an address (waitKey()).
+  double serial() const { return serial_; }
 
  private:
+  static double NextSerial() {
+    static std::atomic<long long> next{0};
+    return static_cast<double>(++next);
+  }
+
   HANDLE handle_;
+  double serial_;
   std::wstring name_;
 };
 
@@ -173,9 +181,27 @@ struct Instance {
 using HandleRef = std::shared_ptr<HandleData>;
 using Handle = Napi::External<HandleRef>;
 
-inline HandleData* HandleOf(const Napi::CallbackInfo& info) { return info[0].As<Handle>().Data()->get(); }
+// The type tags of the Externals JS holds, as native/env.h: a value that is
+// not ours (or another kind of ours) is never read as one.
+constexpr napi_type_tag kHandleTag = {0x7073656d68616e64ULL, 0x6c65000000000001ULL};  // "psemhandle"
+constexpr napi_type_tag kWaiterTag = {0x7073656d77616974ULL, 0x6572000000000001ULL};  // "psemwaiter"
+
+inline bool Tagged(napi_env env, napi_value value, const napi_type_tag& tag) {
+  napi_valuetype type;
+  bool ok = false;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_external &&
+         napi_check_object_type_tag(env, value, &tag, &ok) == napi_ok && ok;
+}
+
+// The handle passed as the first argument, or nullptr when it is not one
+// (then the call fails as on a closed handle).
+inline HandleData* HandleOf(const Napi::CallbackInfo& info) {
+  if (!Tagged(info.Env(), info[0], kHandleTag)) return nullptr;
+  return info[0].As<Handle>().Data()->get();
+}
 
 inline Sem* OpenSem(HandleData* data) {
+  if (data == nullptr) return nullptr;
   Sem* sem = data->sem.get();
   return (sem != nullptr && !sem->closed()) ? sem : nullptr;
 }

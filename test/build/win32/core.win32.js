@@ -61,6 +61,31 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
     expect(fs.existsSync(path.join(PKG, 'build')), 'build/ in the installed package').to.equal(false);
   });
 
+  it('native layer as on POSIX: open() returns a small object, Externals are type-tagged, waitKey is a number and no address', () => {
+    const { native } = require(path.join(PKG, 'dist', 'binding'));
+    const { EBADF, EINVAL } = os.constants.errno;
+    const name = uniqueName('native');
+    const opened = native.open(name, native.constants.O_CREAT | native.constants.O_EXCL, 0o600, 1, 0);
+    const other = new Semaphore(uniqueName('native-other'), { value: 1 });
+    try {
+      expect(opened).to.have.all.keys('handle', 'tryWait', 'post', 'wait', 'timedWait', 'ownerUid', 'ownerGid');
+      const key = native.waitKey(opened.handle);
+      expect(key).to.be.a('number').within(1, 2 ** 32); // a serial number, not an address
+      expect(native.waitKey(other['handle'])).to.not.equal(key);
+      const waiter = native.openWaiter(opened.handle);
+      for (const wrong of [waiter, {}, 42]) {
+        expect(native.getValue(wrong)).to.equal(-EBADF);
+        expect(native.waitKey(wrong)).to.equal(-EBADF);
+      }
+      expect(native.startWait(opened.handle, opened.handle, 10, () => false)).to.equal(-EINVAL);
+      native.setWanted(opened.handle, false); // ignored
+      native.closeWaiter(waiter);
+    } finally {
+      native.close(opened.handle);
+      other.close();
+    }
+  });
+
   it("returns errno values as Node's os.constants.errno has them on Windows", () => {
     const sem = new Semaphore(uniqueName('errno'), { value: 0 });
     try {
