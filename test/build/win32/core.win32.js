@@ -388,17 +388,205 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       }
     });
 
-    it('robust: true throws ENOSYS (not supported on Windows yet)', () => {
-      const err = (() => {
-        try {
-          new Semaphore(uniqueName('robust'), { robust: true });
-        } catch (e) {
-          return e;
+  });
+
+  describe('robust: true (a ledger in a named file mapping, a slot mutex per process)', () => {
+    const { native } = require(path.join(PKG, 'dist', 'binding'));
+    const { nativeHandleOf } = require(path.join(PKG, 'dist', 'semaphore'));
+    const holders = (sem) => native.holders(nativeHandleOf(sem));
+    const recover = (sem) => native.recover(nativeHandleOf(sem));
+    const children = new Set();
+    afterEach(async () => {
+      for (const c of children) c.kill();
+      await Promise.all([...children].map((c) => c.exited));
+      children.clear();
+    });
+
+    /** A Windows node child running `script`: .line(re) resolves with its first stdout line matching; .exited with { code, signal }. */
+    function child(script, args) {
+      const proc = spawn(process.execPath, ['-e', `const S = require(${JSON.stringify(PKG)});\n${script}`, ...args], {
+        cwd: path.dirname(path.dirname(PKG)),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(proc);
+      let out = '';
+      let err = '';
+      const watchers = [];
+      proc.stdout.on('data', (d) => {
+        out += d;
+        for (const w of [...watchers]) w();
+      });
+      proc.stderr.on('data', (d) => (err += d));
+      proc.exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal, stderr: err })));
+      proc.line = (re) =>
+        new Promise((resolve, reject) => {
+          const look = () => {
+            const found = out.split(/\r?\n/).find((l) => re.test(l));
+            if (found === undefined) return false;
+            watchers.splice(watchers.indexOf(look), 1);
+            resolve(found);
+            return true;
+          };
+          watchers.push(look);
+          if (!look()) proc.exited.then(({ code, stderr }) => reject(new Error(`child exited ${code} before ${re}: ${out}${stderr}`)));
+        });
+      return proc;
+    }
+    /** Takes argv[2] units through a robust handle (argv[4]: and a plain one, taking through it), posts argv[3], says 'held', holds. */
+    const HOLDER = `const r = new S(process.argv[1], { create: false, robust: true });
+      const s = process.argv[4] === 'plain' ? new S(process.argv[1], { create: false }) : r;
+      for (let i = 0; i < Number(process.argv[2]); i++) s.wait();
+      for (let i = 0; i < Number(process.argv[3]); i++) r.post();
+      console.log('held'); setInterval(() => {}, 1000);`;
+    const killed = async (proc) => {
+      proc.kill(); // TerminateProcess
+      await proc.exited;
+      children.delete(proc);
+    };
+
+    it('a robust holder killed with TerminateProcess gives its unit back to a waiting acquire() in under a second', async () => {
+      const sem = new Semaphore(uniqueName('robust-kill'), { value: 1, robust: true });
+      try {
+        const holder = child(HOLDER, [sem.name, '1', '0']);
+        await holder.line(/^held$/);
+        expect(sem.value).to.equal(0);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        expect(native.ledgerHolders(sem.name)).to.deep.include.members([
+          [holder.pid, 1, true],
+          [process.pid, 0, true],
+        ]);
+        const got = sem.acquire({ timeout: 30_000 }).then(() => Date.now());
+        await sleep(400); // waiting, across a slice or so
+        const t = Date.now();
+        holder.kill();
+        const ms = (await got) - t;
+        console.log(`      the waiter got the killed holder's unit ${ms} ms after kill()`);
+        expect(ms).to.be.below(1000);
+        expect(holders(sem), 'the dead slot is freed; the unit is ours now').to.deep.equal([[process.pid, 1, true]]);
+        sem.release();
+        expect(sem.value).to.equal(1);
+        expect(recover(sem), 'nothing left to recover').to.equal(0);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('a sync wait() gets the unit of a holder that kills itself (TerminateProcess) while it waits', async () => {
+      const sem = new Semaphore(uniqueName('robust-sync'), { value: 1, robust: true });
+      try {
+        const holder = child(`${HOLDER.replace("console.log('held');", "console.log('held'); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);")}`, [
+          sem.name,
+          '1',
+          '0',
+        ]);
+        await holder.line(/^held$/);
+        const t = Date.now();
+        sem.timedWait(20_000); // blocks this thread: recovered between its 50 ms slices
+        const ms = since(t);
+        expect((await holder.exited).code, 'killed, not exited').to.not.equal(0);
+        expect(ms).to.be.below(10_000);
+        expect(holders(sem)).to.deep.equal([[process.pid, 1, true]]);
+        sem.post();
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('units given back through post() (any handle of the process) are not recovered again', async () => {
+      const sem = new Semaphore(uniqueName('robust-posted'), { value: 3, robust: true });
+      try {
+        // Takes 3 through a plain handle of the process (counted: a robust one is open), posts 2 through the robust one.
+        const holder = child(HOLDER, [sem.name, '3', '2', 'plain']);
+        await holder.line(/^held$/);
+        expect(sem.value).to.equal(2);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        await killed(holder);
+        expect(sem.value, 'nothing recovered before someone looks').to.equal(2);
+        expect(recover(sem), 'only the unit still held').to.equal(1);
+        expect(recover(sem)).to.equal(0);
+        expect(sem.value).to.equal(3);
+        expect(holders(sem)).to.deep.equal([]);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('exiting normally: releaseOnExit posts back at exit (nothing left to recover); without it, the units come back as for a death', async () => {
+      const sem = new Semaphore(uniqueName('robust-exit'), { value: 3, robust: true });
+      try {
+        const exiting = `const r = new S(process.argv[1], { create: false, robust: true, releaseOnExit: process.argv[2] === 'release' });
+          r.wait(); r.wait(); console.log('held');`;
+        const released = child(exiting, [sem.name, 'release']);
+        expect((await released.exited).code).to.equal(0);
+        children.delete(released);
+        expect(sem.value, 'released at exit').to.equal(3);
+        expect(holders(sem)).to.deep.equal([]);
+        expect(recover(sem)).to.equal(0);
+        expect(sem.value).to.equal(3);
+
+        const kept = child(exiting, [sem.name, 'keep']);
+        expect((await kept.exited).code).to.equal(0);
+        children.delete(kept);
+        expect(sem.value, 'not posted at exit').to.equal(1);
+        expect(holders(sem)).to.deep.equal([[kept.pid, 2, false]]);
+        expect(recover(sem), 'the dead process\'s units').to.equal(2);
+        expect(sem.value).to.equal(3);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('across several kills of holders, no more than the initial value ever hold at once, and every unit comes back', async () => {
+      const VALUE = 2;
+      const KILLS = 6;
+      const sem = new Semaphore(uniqueName('robust-storm'), { value: VALUE, robust: true });
+      const contender = `const r = new S(process.argv[1], { create: false, robust: true });
+        r.acquire().then(() => console.log('held')); setInterval(() => {}, 1000);`;
+      const holding = new Set();
+      let most = 0;
+      let highest = 0;
+      // Holders that said so and are not killed yet, plus the value, never exceed VALUE (a
+      // unit granted twice would show): a take is seen late, a kill early, so this never over-counts.
+      const check = () => {
+        most = Math.max(most, holding.size);
+        highest = Math.max(highest, holding.size + sem.value);
+      };
+      const sampler = setInterval(check, 10);
+      const spawnContender = () => {
+        const proc = child(contender, [sem.name]);
+        proc.line(/^held$/).then(
+          () => {
+            holding.add(proc);
+            check();
+          },
+          () => {},
+        );
+      };
+      try {
+        for (let i = 0; i < VALUE + 1; i++) spawnContender();
+        for (let kill = 0; kill < KILLS; kill++) {
+          const t = Date.now();
+          while (holding.size < VALUE) {
+            if (since(t) > 60_000) throw new Error(`kill ${kill}: ${holding.size} holding after 60 s, value ${sem.value}`);
+            await sleep(20);
+          }
+          check();
+          const victim = [...holding][kill % VALUE];
+          holding.delete(victim);
+          await killed(victim);
+          spawnContender();
         }
-      })();
-      expect(err).to.be.instanceOf(SemaphoreError);
-      expect(err).to.include({ code: 'ENOSYS' });
-      expect(err.message).to.match(/Windows/);
+        clearInterval(sampler);
+        check();
+        for (const c of [...children]) await killed(c);
+        holding.clear();
+        recover(sem);
+        expect({ most, highest, value: sem.value }).to.deep.equal({ most: VALUE, highest: VALUE, value: VALUE });
+      } finally {
+        clearInterval(sampler);
+        sem.close();
+      }
     });
   });
 
