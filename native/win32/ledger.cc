@@ -262,8 +262,11 @@ std::vector<Ledger::Holder> Ledger::Holders() {
     HANDLE mutex;
     if (i != mine_ && Acquire(i, &mutex)) {
       alive = false;
+      const bool empty = slot(i)->units.load() == 0;  // a dead owner that held nothing: the slot is free
+      if (empty) slot(i)->pid.store(0);
       ReleaseMutex(mutex);  // recovers nothing: only asked
       CloseHandle(mutex);
+      if (empty) continue;
     }
     holders.push_back({static_cast<long>(pid), static_cast<long>(units), alive});
   }
@@ -271,6 +274,10 @@ std::vector<Ledger::Holder> Ledger::Holders() {
 }
 
 int Ledger::Peek(const std::wstring& name, std::vector<Holder>* holders) {
+  // The semaphore held open while its ledger is: a ledger never outlives its
+  // semaphore because of us (a robust create would find old records in it).
+  OwnedHandle sem(OpenSemaphoreW(SYNCHRONIZE, FALSE, name.c_str()));
+  if (sem.get() == nullptr) return GetLastError() == ERROR_ACCESS_DENIED ? EACCES : ENOENT;
   int err = 0;
   std::unique_ptr<Ledger> ledger = Open(name, nullptr, false, false, &err);
   if (!ledger) return err;

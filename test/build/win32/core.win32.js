@@ -455,6 +455,10 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
           [holder.pid, 1, true],
           [process.pid, 0, true],
         ]);
+        const info = await node(undefined, [path.join(PKG, 'dist', 'cli', 'main.js'), 'info', sem.name, '--json']);
+        expect(info.code, info.stderr).to.equal(0);
+        const shown = JSON.parse(info.stdout).holders.map(({ pid, units, alive }) => ({ pid, units, alive }));
+        expect(shown).to.deep.include({ pid: holder.pid, units: 1, alive: true });
         const got = sem.acquire({ timeout: 30_000 }).then(() => Date.now());
         await sleep(400); // waiting, across a slice or so
         const t = Date.now();
@@ -503,10 +507,33 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
         expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
         await killed(holder);
         expect(sem.value, 'nothing recovered before someone looks').to.equal(2);
-        expect(recover(sem), 'only the unit still held').to.equal(1);
+        // The CLI's recover: through a plain handle, the ledger opened without a slot.
+        const cli = await node(undefined, [path.join(PKG, 'dist', 'cli', 'main.js'), 'recover', sem.name, '--json']);
+        expect(cli.code, cli.stderr).to.equal(0);
+        expect(JSON.parse(cli.stdout), 'only the unit still held').to.deep.include({ recovered: 1, from: [holder.pid] });
         expect(recover(sem)).to.equal(0);
         expect(sem.value).to.equal(3);
         expect(holders(sem)).to.deep.equal([]);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('close() posts nothing: a later handle of the process continues its count (a post through it is not recovered again)', async () => {
+      const sem = new Semaphore(uniqueName('robust-close'), { value: 2, robust: true });
+      try {
+        const script = `let r = new S(process.argv[1], { create: false, robust: true });
+          r.wait(); r.wait(); r.close(); console.log('closed');
+          setTimeout(() => { r = new S(process.argv[1], { create: false }); r.post(); console.log('posted'); }, 200);
+          setInterval(() => {}, 1000);`;
+        const holder = child(script, [sem.name]);
+        await holder.line(/^closed$/);
+        expect(holders(sem), 'close() gave nothing back').to.deep.equal([[holder.pid, 2, true]]);
+        await holder.line(/^posted$/);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        await killed(holder);
+        expect(recover(sem)).to.equal(1);
+        expect(sem.value).to.equal(2);
       } finally {
         sem.close();
       }
@@ -583,6 +610,7 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
         holding.clear();
         recover(sem);
         expect({ most, highest, value: sem.value }).to.deep.equal({ most: VALUE, highest: VALUE, value: VALUE });
+        expect(holders(sem), 'dead slots that held nothing are free').to.deep.equal([]);
       } finally {
         clearInterval(sampler);
         sem.close();
