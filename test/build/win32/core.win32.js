@@ -569,8 +569,9 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       const KILLS = 6;
       const sem = new Semaphore(uniqueName('robust-storm'), { value: VALUE, robust: true });
       const contender = `const r = new S(process.argv[1], { create: false, robust: true });
-        r.acquire().then(() => console.log('held')); setInterval(() => {}, 1000);`;
+        r.acquire().then(() => console.log('held', Date.now())); console.log('waiting'); setInterval(() => {}, 1000);`;
       const holding = new Set();
+      const latencies = [];
       let most = 0;
       let highest = 0;
       // Holders that said so and are not killed yet, plus the value, never exceed VALUE (a
@@ -580,10 +581,13 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
         highest = Math.max(highest, holding.size + sem.value);
       };
       const sampler = setInterval(check, 10);
+      let started;
       const spawnContender = () => {
         const proc = child(contender, [sem.name]);
-        proc.line(/^held$/).then(
-          () => {
+        started = proc.line(/^waiting$/);
+        proc.line(/^held \d+$/).then(
+          (line) => {
+            proc.heldAt = Number(line.split(' ')[1]);
             holding.add(proc);
             check();
           },
@@ -598,12 +602,18 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
             if (since(t) > 60_000) throw new Error(`kill ${kill}: ${holding.size} holding after 60 s, value ${sem.value}`);
             await sleep(20);
           }
+          await started; // the newest contender waits (its node has started): what is measured is the recovery
           check();
           const victim = [...holding][kill % VALUE];
           holding.delete(victim);
+          const before = holding.size;
+          const killedAt = Date.now();
           await killed(victim);
+          while (holding.size === before && since(killedAt) < 60_000) await sleep(5);
+          latencies.push(Math.max(...[...holding].map((p) => p.heldAt)) - killedAt);
           spawnContender();
         }
+        console.log(`      from kill() to the next holder's acquire() resolving, by its clock: ${latencies.join(', ')} ms`);
         clearInterval(sampler);
         check();
         for (const c of [...children]) await killed(c);
