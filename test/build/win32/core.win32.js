@@ -539,6 +539,30 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       }
     });
 
+    it("a worker thread's units stay held after the worker ends, while its process lives, and come back when the process is killed", async () => {
+      const sem = new Semaphore(uniqueName('robust-worker'), { value: 1, robust: true });
+      try {
+        // The worker opened the process's slot: its mutex must not go with the worker's thread.
+        const script = `const { Worker } = require('node:worker_threads');
+          const w = new Worker(\`const S = require(\${JSON.stringify(${JSON.stringify(PKG)})});
+            const r = new S(\${JSON.stringify(process.argv[1])}, { create: false, robust: true }); r.wait();
+            require('node:worker_threads').parentPort.postMessage('took');\`, { eval: true });
+          w.once('message', () => w.terminate().then(() => console.log('held')));
+          setInterval(() => {}, 1000);`;
+        const holder = child(script, [sem.name]);
+        await holder.line(/^held$/);
+        await sleep(300);
+        expect(recover(sem), 'nothing recovered from a live process').to.equal(0);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        expect(sem.value).to.equal(0);
+        await killed(holder);
+        expect(recover(sem)).to.equal(1);
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
     it('exiting normally: releaseOnExit posts back at exit (nothing left to recover); without it, the units come back as for a death', async () => {
       const sem = new Semaphore(uniqueName('robust-exit'), { value: 3, robust: true });
       try {
