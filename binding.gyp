@@ -44,7 +44,7 @@
         }],
         ["OS=='win'", {
           "actions": [],
-          "sources": ["native/win32/addon.cc", "native/win32/async_calls.cc", "native/win32/errors.cc", "native/win32/sem.cc", "native/win32/sync_calls.cc"],
+          "sources": ["native/win32/addon.cc", "native/win32/async_calls.cc", "native/win32/errors.cc", "native/win32/ledger.cc", "native/win32/sem.cc", "native/win32/sync_calls.cc"],
           "sources!": ["native/addon.cc", "native/account/account.cc", "native/async/async_calls.cc", "native/async/wait_thread.cc", "native/async/waiter.cc", "native/ledger/guarded_map.cc", "native/ledger/ledger.cc", "native/semaphore/sem.cc", "native/semaphore/sem_file.cc", "native/semaphore/sync_calls.cc", "native/semaphore/waits.cc", "native/signals/signal_window.cc"]
         }]
       ]

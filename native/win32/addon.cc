@@ -1,6 +1,6 @@
 // Named Win32 semaphores for Node.js, with the exports of native/addon.cc:
-// open/close/unlink/getValue, the robust calls (not supported on Windows
-// yet: robust opens fail ENOSYS), exit, module init.
+// open/close/unlink/getValue, the robust calls (the ledger: ledger.cc),
+// exit, module init.
 #include "win32.h"
 
 #include <string>
@@ -52,7 +52,9 @@ void CloseHandleData(Handle handle) {
 // open(name, oflag, mode, value, flags)
 //   -> { handle, tryWait, post, wait, timedWait, ownerUid: -1, ownerGid: -1 } | -errno
 // mode is ignored: the object gets the default security of the creating
-// process (docs/platforms.md). robust: { ledgerErrno: ENOSYS }.
+// process (docs/platforms.md). robust: the ledger opened (a slot claimed,
+// dead holders recovered), or { ledgerErrno }; a semaphore this call
+// created goes with its handle then.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -61,12 +63,16 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   int flags = info[4].As<Napi::Number>().Int32Value();
   auto* instance = Napi::Env(env).GetInstanceData<Instance>();
   if (instance == nullptr) return Failure(env, ECANCELED);
-  if (flags & kRobust) return LedgerFailure(env, ENOSYS);
   std::wstring wname;
   if (!WindowsName(name, &wname)) return Failure(env, EINVAL);
   std::shared_ptr<SemObject> object;
-  int err = OpenObject(wname, oflag, value, &object);
+  bool created = false;
+  int err = OpenObject(wname, oflag, value, &object, &created);
   if (err != 0) return Failure(env, err);
+  if (flags & kRobust) {
+    err = object->MakeRobust(created);
+    if (err != 0) return LedgerFailure(env, err);
+  }
 
   auto data = std::make_shared<HandleData>();
   data->sem = std::make_shared<Sem>(std::move(object), std::move(name), flags, instance->registry);
@@ -129,15 +135,57 @@ Napi::Value GetValue(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(basic.current));
 }
 
-// The robust calls: no robust handle opens on Windows (yet).
-Napi::Value LedgerHolders(const Napi::CallbackInfo& info) { return Failure(info.Env(), ENOENT); }
-Napi::Value Holders(const Napi::CallbackInfo& info) {
-  if (OpenSem(HandleOf(info)) == nullptr) return Failure(info.Env(), kClosed);
-  return Failure(info.Env(), ENOENT);
+// The holders of a ledger as JS sees them: [[pid, units, alive], ...].
+Napi::Array HolderList(Napi::Env env, const std::vector<Ledger::Holder>& holders, bool skipSelf) {
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t i = 0;
+  const long self = static_cast<long>(GetCurrentProcessId());
+  for (const Ledger::Holder& holder : holders) {
+    if (skipSelf && holder.pid == self && holder.units == 0) continue;
+    Napi::Array entry = Napi::Array::New(env, 3);
+    entry.Set(0u, Napi::Number::New(env, static_cast<double>(holder.pid)));
+    entry.Set(1u, Napi::Number::New(env, static_cast<double>(holder.units)));
+    entry.Set(2u, Napi::Boolean::New(env, holder.alive));
+    list.Set(i++, entry);
+  }
+  return list;
 }
+
+// ledgerHolders(name) -> [[pid, units, alive], ...] | -ENOENT (no ledger) |
+// -EINVAL (not a ledger), recovering nothing.
+Napi::Value LedgerHolders(const Napi::CallbackInfo& info) {
+  std::wstring wname;
+  if (!WindowsName(info[0].As<Napi::String>().Utf8Value(), &wname)) return Failure(info.Env(), EINVAL);
+  std::vector<Ledger::Holder> holders;
+  int err = Ledger::Peek(wname, &holders);
+  if (err != 0) return Failure(info.Env(), err);
+  return HolderList(info.Env(), holders, false);
+}
+
+// holders(handle) -> [[pid, units, alive], ...], this process's own slot
+// left out when it holds nothing | -ENOENT when no handle of the semaphore
+// in this process is robust | -EBADF.
+Napi::Value Holders(const Napi::CallbackInfo& info) {
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  Ledger* ledger = sem->key()->ledger();
+  if (ledger == nullptr) return Failure(info.Env(), ENOENT);
+  return HolderList(info.Env(), ledger->Holders(), true);
+}
+
+// recover(handle) -> units of dead holders posted back | -errno | -EBADF.
+// Through the process's ledger when a robust handle opened it; else through
+// the ledger opened for this call only, without a slot: -ENOENT when there
+// is none, -EINVAL when it is not a ledger.
 Napi::Value Recover(const Napi::CallbackInfo& info) {
-  if (OpenSem(HandleOf(info)) == nullptr) return Failure(info.Env(), kClosed);
-  return Failure(info.Env(), ENOENT);  // no ledger
+  Sem* sem = OpenSem(HandleOf(info));
+  if (sem == nullptr) return Failure(info.Env(), kClosed);
+  SemObject& object = *sem->key();
+  if (object.ledger() != nullptr) return Napi::Number::New(info.Env(), static_cast<double>(object.Recover()));
+  int err = 0;
+  std::unique_ptr<Ledger> ledger = Ledger::Open(object.name(), object.handle(), false, false, &err);
+  if (!ledger) return Failure(info.Env(), err);
+  return Napi::Number::New(info.Env(), static_cast<double>(ledger->Recover(object.handle())));
 }
 
 // held(handle) -> the units taken through this handle and not posted back | -EBADF

@@ -54,7 +54,8 @@ class Waiter {
     return false;
   }
 
-  void PostBack() { PostOne(sem_->handle()); }
+  // A unit taken (and recorded, when robust) that nobody keeps goes back.
+  void PostBack() { sem_->Post(); }
 
   bool Settle() {
     busy = false;
@@ -148,6 +149,7 @@ class RegisteredWait {
     RegisteredWait* self = firing->get();
     self->fired_.store(true);
     int err = timedOut ? ETIMEDOUT : 0;
+    if (err == 0) self->waiter_->sem()->Took();  // take, then record (robust)
     if (err == 0 && !self->waiter_->Keep()) err = ECANCELED;
     self->err_ = err;
     napi_threadsafe_function tsfn = self->tsfn_;
@@ -204,6 +206,7 @@ class PoolWait : public Napi::AsyncWorker {
   void Execute() override {
     DWORD r = WaitForSingleObject(sem_->get(), ms_ >= 0xFFFFFFF0 ? 0xFFFFFFF0 : static_cast<DWORD>(ms_ + 0.999));
     err_ = r == WAIT_OBJECT_0 ? 0 : r == WAIT_TIMEOUT ? ETIMEDOUT : ErrnoOf(GetLastError());
+    if (err_ == 0) waiter_->sem()->Took();
     if (err_ == 0 && !waiter_->Keep()) err_ = ECANCELED;
   }
   void OnOK() override { Deliver(Env(), Callback().Value(), *waiter_, *sem_, err_); }
@@ -300,6 +303,7 @@ Napi::Value TrySpin(const Napi::CallbackInfo& info) {
     if (r != WAIT_TIMEOUT) return Failure(info.Env(), ErrnoOf(GetLastError()));
     if (NowMs() >= end) return Failure(info.Env(), EAGAIN);
   }
+  sem->key()->Took();
   ++sem->held;
   return info.Env().Undefined();
 }

@@ -9,22 +9,6 @@
 namespace psem {
 namespace {
 
-// A process-wide lock (an SRWLOCK: no std::mutex, which mingw's win32 thread
-// model lacks, and no winpthreads DLL).
-struct Lock {
-  SRWLOCK lock = SRWLOCK_INIT;
-};
-class Locked {
- public:
-  explicit Locked(Lock& lock) : lock_(lock) { AcquireSRWLockExclusive(&lock_.lock); }
-  ~Locked() { ReleaseSRWLockExclusive(&lock_.lock); }
-  Locked(const Locked&) = delete;
-  Locked& operator=(const Locked&) = delete;
-
- private:
-  Lock& lock_;
-};
-
 // The names this process has open, and every name it has ever opened
 // (unlink's answer: see addon.cc). Immortal: atexit may run after static
 // destructors.
@@ -32,6 +16,11 @@ struct Objects {
   Lock mutex;
   std::map<std::wstring, std::weak_ptr<SemObject>> open;
   std::set<std::wstring> seen;
+  // robust: objects whose slot records units while no handle has them open
+  // (close() and garbage collection give back nothing): kept with their
+  // slot, so that a later handle continues the count and the units come
+  // back when the process dies.
+  std::set<std::shared_ptr<SemObject>> kept;
 };
 Objects& ProcessObjects() {
   static Objects* objects = new Objects();
@@ -52,6 +41,8 @@ void ReleaseAtProcessExit() { ReleaseAllHeld(); }
 }  // namespace
 
 SemObject::~SemObject() {
+  ledgerView_.store(nullptr);
+  ledger_.reset();  // before the semaphore: a ledger never outlives it in this process
   {
     Locked lock(ProcessObjects().mutex);
     auto it = ProcessObjects().open.find(name_);
@@ -60,8 +51,51 @@ SemObject::~SemObject() {
   CloseHandle(handle_);
 }
 
-int OpenObject(const std::wstring& name, int oflag, unsigned value, std::shared_ptr<SemObject>* out) {
+int SemObject::MakeRobust(bool fresh) {
+  Locked lock(robust_);
+  if (ledger_) {
+    Recover();
+    return 0;
+  }
+  int err = 0;
+  ledger_ = Ledger::Open(name_, handle_, true, fresh, &err);
+  if (!ledger_) return err;
+  ledgerView_.store(ledger_.get(), std::memory_order_release);
+  return 0;
+}
+
+int SemObject::Post() {
+  Ledger* ledger = this->ledger();
+  std::atomic<int32_t>* from = ledger != nullptr && Decrement(*ledger->Units()) ? ledger->Units() : nullptr;
+  if (ReleaseSemaphore(handle_, 1, nullptr)) return 0;
+  DWORD error = GetLastError();
+  if (from != nullptr) from->fetch_add(1);
+  return ErrnoOf(error);
+}
+
+long SemObject::Recover() {
+  Ledger* ledger = this->ledger();
+  if (ledger == nullptr) return 0;
+  lastRecoveryMs_.store(NowMs());
+  return ledger->Recover(handle_);
+}
+
+long SemObject::RecoverIfDue() {
+  if (ledger() == nullptr) return 0;
+  const double now = NowMs();
+  double last = lastRecoveryMs_.load();
+  if (now - last < kRecoverEveryMs || !lastRecoveryMs_.compare_exchange_strong(last, now)) return 0;
+  return ledger()->Recover(handle_);
+}
+
+std::wstring BesideName(const std::wstring& name, const std::wstring& prefix) {
+  size_t slash = name.find(L'\\');  // WindowsName always writes the namespace
+  return name.substr(0, slash + 1) + prefix + L"." + name.substr(slash + 1);
+}
+
+int OpenObject(const std::wstring& name, int oflag, unsigned value, std::shared_ptr<SemObject>* out, bool* created) {
   HANDLE handle;
+  *created = false;
   if (oflag & kCreate) {
     handle = CreateSemaphoreW(nullptr, static_cast<LONG>(value), kValueMax, name.c_str());
     DWORD error = GetLastError();
@@ -70,6 +104,7 @@ int OpenObject(const std::wstring& name, int oflag, unsigned value, std::shared_
       CloseHandle(handle);
       return EEXIST;
     }
+    *created = error != ERROR_ALREADY_EXISTS;
   } else {
     handle = OpenSemaphoreW(SEMAPHORE_ALL_ACCESS, FALSE, name.c_str());
     if (handle == nullptr) return ErrnoOf(GetLastError());
@@ -131,6 +166,19 @@ Sem::~Sem() {
     ProcessReleasers().sems.erase(this);
   }
   registry_->open.erase(this);
+  if (object_->ledger() != nullptr) {
+    std::shared_ptr<SemObject> dropped;  // freed outside the lock: ~SemObject takes it
+    Locked lock(ProcessObjects().mutex);
+    if (object_->Recorded() > 0) {
+      ProcessObjects().kept.insert(object_);
+    } else {
+      auto it = ProcessObjects().kept.find(object_);
+      if (it != ProcessObjects().kept.end()) {
+        dropped = *it;
+        ProcessObjects().kept.erase(it);
+      }
+    }
+  }
 }
 
 long Sem::ReleaseHeld() {
@@ -139,7 +187,7 @@ long Sem::ReleaseHeld() {
   long now = held.load();
   while (now > 0) {
     if (!held.compare_exchange_weak(now, now - 1)) continue;
-    if (PostOne(get()) != 0) {
+    if (object_->Post() != 0) {
       held.fetch_add(1);
       break;
     }

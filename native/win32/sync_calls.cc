@@ -77,26 +77,48 @@ int WaitUntil(HANDLE handle, HANDLE event, double deadline) {
 }
 
 // A sync wait for `ms` milliseconds, or until a unit comes when `ms` < 0.
+// A worker's waits, and robust waits, block at most kSyncSliceMs at a time:
+// between slices a worker asks whether it is being stopped, and a robust
+// wait posts back the units of holders that died (a periodic check, as on
+// Linux, rather than a wait on every holder's slot mutex: holders come and
+// go while we wait, a wait takes at most 64 objects and the ledger has 128
+// slots, and a mutex that the wait acquired would belong to this thread).
 int SyncWait(napi_env env, const Instance& instance, Sem* sem, double ms, uint32_t mask, uint32_t* caught) {
   const double deadline = ms < 0 ? -1 : NowMs() + ms;
-  if (instance.worker) {
+  SemObject& object = *sem->key();
+  const bool robust = object.ledger() != nullptr;
+  // robust: a holder that died gives its units back before we wait for them.
+  if (robust && object.RecoverIfDue() > 0 && WaitForSingleObject(sem->get(), 0) == WAIT_OBJECT_0) return 0;
+  const uint32_t console = instance.worker ? 0 : mask & ((1u << kSigInt) | (1u << kSigBreak) | (1u << kSigHup));
+  const bool listening = console != 0 && ListenToConsole();
+  if (listening) {
+    ResetEvent(ctrlEvent);
+    ctrlCaught.store(0);
+    ctrlArmed.store(console);
+  }
+  HANDLE event = listening ? ctrlEvent : nullptr;
+  int err;
+  if (!instance.worker && !robust) {
+    err = WaitUntil(sem->get(), event, deadline);
+  } else {
     for (;;) {
       double slice = NowMs() + kSyncSliceMs;
       bool last = deadline >= 0 && deadline <= slice;
-      int err = WaitUntil(sem->get(), nullptr, last ? deadline : slice);
-      if (err != ETIMEDOUT || last) return err;
-      if (Stopping(env, instance)) return ECANCELED;
+      err = WaitUntil(sem->get(), event, last ? deadline : slice);
+      if (err != ETIMEDOUT || last) break;
+      if (instance.worker && Stopping(env, instance)) {
+        err = ECANCELED;
+        break;
+      }
+      // robust: a holder that died while we waited gives its units back now.
+      if (robust) object.Recover();
     }
   }
-  const uint32_t console = mask & ((1u << kSigInt) | (1u << kSigBreak) | (1u << kSigHup));
-  if (console == 0 || !ListenToConsole()) return WaitUntil(sem->get(), nullptr, deadline);
-  ResetEvent(ctrlEvent);
-  ctrlCaught.store(0);
-  ctrlArmed.store(console);
-  int err = WaitUntil(sem->get(), ctrlEvent, deadline);
-  ctrlArmed.store(0);
-  *caught = ctrlCaught.exchange(0) & console;
-  if (err == EINTR && *caught == 0) err = ETIMEDOUT;  // cannot happen; never report a signal that did not come
+  if (listening) {
+    ctrlArmed.store(0);
+    *caught = ctrlCaught.exchange(0) & console;
+    if (err == EINTR && *caught == 0) err = ETIMEDOUT;  // cannot happen; never report a signal that did not come
+  }
   return err;
 }
 
@@ -108,10 +130,12 @@ int BlockingWait(napi_env env, Sem* sem, double ms, uint32_t mask, uint32_t* sig
 int CallTryWait(napi_env, Sem* sem, const napi_value*, uint32_t*) {
   DWORD r = WaitForSingleObject(sem->get(), 0);
   if (r == WAIT_OBJECT_0) return 0;
-  if (r == WAIT_TIMEOUT) return EAGAIN;
-  return ErrnoOf(GetLastError());
+  if (r != WAIT_TIMEOUT) return ErrnoOf(GetLastError());
+  // robust: the units of a holder that died come back, at most every few ms.
+  if (sem->key()->RecoverIfDue() > 0 && WaitForSingleObject(sem->get(), 0) == WAIT_OBJECT_0) return 0;
+  return EAGAIN;
 }
-int CallPost(napi_env, Sem* sem, const napi_value*, uint32_t*) { return PostOne(sem->get()); }
+int CallPost(napi_env, Sem* sem, const napi_value*, uint32_t*) { return sem->key()->Post(); }
 int CallWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* signals) {
   uint32_t mask = 0;
   napi_get_value_uint32(env, argv[0], &mask);
@@ -128,7 +152,10 @@ int CallTimedWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* sign
 // 0 or an errno; a wait that Ctrl-C ended: EINTR, and the mask in *signals.
 using Call = int (*)(napi_env, Sem*, const napi_value*, uint32_t* signals);
 
-template <Call kCall, int kHeldDelta>
+// kTakes: a success took a unit, which the process's ledger slot records
+// when robust; kHeldDelta: what it changes in the handle's own count
+// (releaseOnExit handles).
+template <Call kCall, bool kTakes, int kHeldDelta>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -138,6 +165,7 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   uint32_t signals = 0;
   int err = sem == nullptr ? kClosed : kCall(env, sem, argv, &signals);
   if (err == 0) {
+    if (kTakes) sem->key()->Took();
     if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
     return nullptr;  // undefined
   }
@@ -160,10 +188,10 @@ bool BindAll(napi_env env, Handle handle, napi_value result) {
     const char* name;
     napi_callback callback;
   } calls[] = {
-      {"tryWait", BoundCall<CallTryWait, kTaken>},
-      {"post", BoundCall<CallPost, -kTaken>},
-      {"wait", BoundCall<CallWait, kTaken>},
-      {"timedWait", BoundCall<CallTimedWait, kTaken>},
+      {"tryWait", BoundCall<CallTryWait, true, kTaken>},
+      {"post", BoundCall<CallPost, false, -kTaken>},
+      {"wait", BoundCall<CallWait, true, kTaken>},
+      {"timedWait", BoundCall<CallTimedWait, true, kTaken>},
   };
   for (const auto& call : calls) {
     napi_value fn = Bind(env, handle, call.callback, call.name);

@@ -8,9 +8,10 @@
 //   win32.h        this: errno values, flags, the per-name kernel object, the handle
 //   errors.cc      Win32 error codes -> errno (the map is in docs/platforms.md)
 //   sem.cc         one kernel HANDLE per name and process; held units, release at exit
+//   ledger.cc      robust: the ledger (a named file mapping), a slot mutex per process
 //   sync_calls.cc  the hot calls bound to a handle; sync waits; Ctrl-C
 //   async_calls.cc the shared-wait protocol over RegisterWaitForSingleObject
-//   addon.cc       open/close/unlink/getValue, robust stubs, module init
+//   addon.cc       open/close/unlink/getValue, the robust calls, module init
 #ifndef POSIX_SEMAPHORE_WIN32_H
 #define POSIX_SEMAPHORE_WIN32_H
 
@@ -30,6 +31,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 // The errno values JS compares with (os.constants.errno on win32: the
 // Microsoft C runtime's, mingw-w64's too).
@@ -78,9 +80,100 @@ inline Napi::Value LedgerFailure(Napi::Env env, int err) {
 // The errno for a Win32 error code (GetLastError()); see errors.cc.
 int ErrnoOf(DWORD error);
 
+// A process-wide lock (an SRWLOCK: no std::mutex in the addon's own code, as
+// when it was built with mingw's win32 thread model).
+struct Lock {
+  SRWLOCK lock = SRWLOCK_INIT;
+};
+class Locked {
+ public:
+  explicit Locked(Lock& lock) : lock_(lock) { AcquireSRWLockExclusive(&lock_.lock); }
+  ~Locked() { ReleaseSRWLockExclusive(&lock_.lock); }
+  Locked(const Locked&) = delete;
+  Locked& operator=(const Locked&) = delete;
+
+ private:
+  Lock& lock_;
+};
+
+// Takes one off `count` unless it is 0; whether it did.
+inline bool Decrement(std::atomic<int32_t>& count) {
+  int32_t now = count.load();
+  while (now > 0) {
+    if (count.compare_exchange_weak(now, now - 1)) return true;
+  }
+  return false;
+}
+
+// robust: the ledger of one semaphore (ledger.cc). A named file mapping in
+// the semaphore's namespace (Local\psem.NAME for Local\NAME) holds kSlots
+// slots [owner pid, units]; a process claims one slot per semaphore and
+// owns the slot's named mutex (Local\psemN.NAME for slot N) for as long as
+// the slot is its own. Windows abandons a mutex when its owner dies, however
+// it dies (TerminateProcess too), so a slot whose mutex can be acquired has
+// no live owner: its units are posted back, unit by unit (take one off the
+// record, then ReleaseSemaphore). Mutexes belong to threads, not processes:
+// the slot mutexes of a process are all owned by one thread of the addon's
+// (the keeper), which lives until the process ends.
+class Ledger {
+ public:
+  static constexpr int kSlots = 128;
+  struct Holder {
+    long pid;
+    long units;
+    bool alive;
+  };
+
+  // The ledger of the semaphore `sem` of Windows name `name`, created when
+  // missing. With `claim`, a slot is claimed (its mutex owned by the keeper)
+  // and the units of every dead holder posted back to `sem` (or dropped,
+  // when `fresh`: this open created the semaphore, so records in a ledger
+  // that outlived the old one are not its units). Without `claim` (recover()
+  // through a plain handle), an existing ledger is opened only: ENOENT when
+  // none. nullptr with *err: EINVAL (the name is another object, or not a
+  // ledger), ENOSPC (every slot's owner lives), or the errno of the call.
+  static std::unique_ptr<Ledger> Open(const std::wstring& name, HANDLE sem, bool claim, bool fresh, int* err);
+  // The holders in the ledger of `name`, recovering nothing: 0, ENOENT (no ledger), EINVAL.
+  static int Peek(const std::wstring& name, std::vector<Holder>* holders);
+
+  // Frees the slot when it records nothing; else keeps it (and its mutex)
+  // until the process dies, so that its units come back then.
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // This process's count, in its slot (claimed ledgers only).
+  std::atomic<int32_t>* Units();
+  // Posts back, unit by unit, the units of every dead holder; returns how many.
+  long Recover(HANDLE sem);
+  // Every slot in use or recording units.
+  std::vector<Holder> Holders();
+
+ private:
+  struct Slot;
+  Ledger(HANDLE mapping, void* view, std::wstring name) : mapping_(mapping), view_(view), name_(std::move(name)) {}
+  Slot* slot(int i) const;
+  // Reclaims slot i if its owner is dead: its mutex, now held by this
+  // thread, in *mutex (ReleaseMutex and CloseHandle it); false if it lives.
+  bool Acquire(int i, HANDLE* mutex);
+  // Posts back (or drops, with `drop`) the units of slot i, whose mutex this thread holds.
+  long Drain(int i, HANDLE sem, bool drop);
+  int Claim(HANDLE sem, bool fresh);
+
+  HANDLE mapping_;
+  void* view_;
+  std::wstring name_;  // the semaphore's Windows name
+  int mine_ = -1;
+  HANDLE mineMutex_ = nullptr;  // owned by the keeper thread
+  Lock recovering_;
+};
+
 // A named kernel semaphore as this process has it open: one HANDLE per
 // name, shared by every JS handle of it in every thread (as glibc maps a
-// semaphore once per process), closed when the last one lets go.
+// semaphore once per process), closed when the last one lets go. Once a
+// robust handle opened it, it also has the process's slot in the ledger,
+// which counts the units the process holds (takes through any handle add
+// one, posts through any handle take one off first, never below 0).
 class SemObject {
  public:
   SemObject(HANDLE handle, std::wstring name) : handle_(handle), serial_(NextSerial()), name_(std::move(name)) {}
@@ -92,26 +185,60 @@ class SemObject {
   // A number for it, never reused and never an address (waitKey()).
   double serial() const { return serial_; }
 
+  // robust: opens the ledger and claims a slot the first time (`fresh`: this
+  // open created the semaphore), recovers dead holders' units every time. 0 or an errno.
+  int MakeRobust(bool fresh);
+  Ledger* ledger() const { return ledgerView_.load(std::memory_order_acquire); }
+  // A unit was just taken, through any handle: recorded when robust.
+  void Took() {
+    Ledger* ledger = this->ledger();
+    if (ledger != nullptr) ledger->Units()->fetch_add(1);
+  }
+  // ReleaseSemaphore by one, the unit taken off the record first: 0 or an errno.
+  int Post();
+  // robust: posts back dead holders' units now (RecoverIfDue: at most every
+  // kRecoverEveryMs, for tries that found the semaphore empty); how many.
+  long Recover();
+  long RecoverIfDue();
+  // Units this process holds as the ledger records them (0 when not robust).
+  long Recorded() const {
+    Ledger* ledger = this->ledger();
+    return ledger == nullptr ? 0 : ledger->Units()->load();
+  }
+
  private:
   static double NextSerial() {
     static std::atomic<long long> next{0};
     return static_cast<double>(++next);
   }
 
+  static constexpr double kRecoverEveryMs = 5;
   HANDLE handle_;
   double serial_;
   std::wstring name_;
+  Lock robust_;  // orders MakeRobust
+  std::unique_ptr<Ledger> ledger_;
+  std::atomic<Ledger*> ledgerView_{nullptr};
+  std::atomic<double> lastRecoveryMs_{0};
 };
 
 // Opens (kCreate: creates when missing; kExclusive: fails EEXIST when it
-// exists) the semaphore of Windows name `name`. 0 or an errno.
-int OpenObject(const std::wstring& name, int oflag, unsigned value, std::shared_ptr<SemObject>* out);
+// exists) the semaphore of Windows name `name`; *created: this call made
+// it. 0 or an errno.
+int OpenObject(const std::wstring& name, int oflag, unsigned value, std::shared_ptr<SemObject>* out, bool* created);
+
+// The name of an object beside the semaphore of Windows name `name`: the
+// same namespace, `prefix` before the rest ("Local\x", "psem" -> "Local\psem.x").
+std::wstring BesideName(const std::wstring& name, const std::wstring& prefix);
 
 // Whether this process has had a semaphore of Windows name `name` open.
 bool OpenedBefore(const std::wstring& name);
 
 // ReleaseSemaphore by one. 0 or an errno (EOVERFLOW past the maximum).
 int PostOne(HANDLE handle);
+
+// Milliseconds since some fixed point, monotonic.
+double NowMs();
 
 class Sem;
 
@@ -205,9 +332,6 @@ inline Sem* OpenSem(HandleData* data) {
   Sem* sem = data->sem.get();
   return (sem != nullptr && !sem->closed()) ? sem : nullptr;
 }
-
-// Milliseconds since some fixed point, monotonic.
-double NowMs();
 
 // sync_calls.cc: result.tryWait, .post, .wait, .timedWait bound to `handle`.
 bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result);

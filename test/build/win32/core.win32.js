@@ -413,17 +413,267 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       }
     });
 
-    it('robust: true throws ENOSYS (not supported on Windows yet)', () => {
-      const err = (() => {
-        try {
-          new Semaphore(uniqueName('robust'), { robust: true });
-        } catch (e) {
-          return e;
+  });
+
+  describe('robust: true (a ledger in a named file mapping, a slot mutex per process)', () => {
+    const { native } = require(path.join(PKG, 'dist', 'binding'));
+    const { nativeHandleOf } = require(path.join(PKG, 'dist', 'semaphore'));
+    const holders = (sem) => native.holders(nativeHandleOf(sem));
+    const recover = (sem) => native.recover(nativeHandleOf(sem));
+    const children = new Set();
+    afterEach(async () => {
+      for (const c of children) c.kill();
+      await Promise.all([...children].map((c) => c.exited));
+      children.clear();
+    });
+
+    /** A Windows node child running `script`: .line(re) resolves with its first stdout line matching; .exited with { code, signal }. */
+    function child(script, args) {
+      const proc = spawn(process.execPath, ['-e', `const S = require(${JSON.stringify(PKG)});\n${script}`, ...args], {
+        cwd: path.dirname(path.dirname(PKG)),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(proc);
+      let out = '';
+      let err = '';
+      const watchers = [];
+      proc.stdout.on('data', (d) => {
+        out += d;
+        for (const w of [...watchers]) w();
+      });
+      proc.stderr.on('data', (d) => (err += d));
+      proc.exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal, stderr: err })));
+      proc.line = (re) =>
+        new Promise((resolve, reject) => {
+          const look = () => {
+            const found = out.split(/\r?\n/).find((l) => re.test(l));
+            if (found === undefined) return false;
+            watchers.splice(watchers.indexOf(look), 1);
+            resolve(found);
+            return true;
+          };
+          watchers.push(look);
+          if (!look()) proc.exited.then(({ code, stderr }) => reject(new Error(`child exited ${code} before ${re}: ${out}${stderr}`)));
+        });
+      return proc;
+    }
+    /** Takes argv[2] units through a robust handle (argv[4]: and a plain one, taking through it), posts argv[3], says 'held', holds. */
+    const HOLDER = `const r = new S(process.argv[1], { create: false, robust: true });
+      const s = process.argv[4] === 'plain' ? new S(process.argv[1], { create: false }) : r;
+      for (let i = 0; i < Number(process.argv[2]); i++) s.wait();
+      for (let i = 0; i < Number(process.argv[3]); i++) r.post();
+      console.log('held'); setInterval(() => {}, 1000);`;
+    const killed = async (proc) => {
+      proc.kill(); // TerminateProcess
+      await proc.exited;
+      children.delete(proc);
+    };
+
+    it('a robust holder killed with TerminateProcess gives its unit back to a waiting acquire() in under a second', async () => {
+      const sem = new Semaphore(uniqueName('robust-kill'), { value: 1, robust: true });
+      try {
+        const holder = child(HOLDER, [sem.name, '1', '0']);
+        await holder.line(/^held$/);
+        expect(sem.value).to.equal(0);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        expect(native.ledgerHolders(sem.name)).to.deep.include.members([
+          [holder.pid, 1, true],
+          [process.pid, 0, true],
+        ]);
+        const info = await node(undefined, [path.join(PKG, 'dist', 'cli', 'main.js'), 'info', sem.name, '--json']);
+        expect(info.code, info.stderr).to.equal(0);
+        const shown = JSON.parse(info.stdout).holders.map(({ pid, units, alive }) => ({ pid, units, alive }));
+        expect(shown).to.deep.include({ pid: holder.pid, units: 1, alive: true });
+        const got = sem.acquire({ timeout: 30_000 }).then(() => Date.now());
+        await sleep(400); // waiting, across a slice or so
+        const t = Date.now();
+        holder.kill();
+        const ms = (await got) - t;
+        console.log(`      the waiter got the killed holder's unit ${ms} ms after kill()`);
+        expect(ms).to.be.below(1000);
+        expect(holders(sem), 'the dead slot is freed; the unit is ours now').to.deep.equal([[process.pid, 1, true]]);
+        sem.release();
+        expect(sem.value).to.equal(1);
+        expect(recover(sem), 'nothing left to recover').to.equal(0);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('a sync wait() gets the unit of a holder that kills itself (TerminateProcess) while it waits', async () => {
+      const sem = new Semaphore(uniqueName('robust-sync'), { value: 1, robust: true });
+      try {
+        const holder = child(`${HOLDER.replace("console.log('held');", "console.log('held'); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 300);")}`, [
+          sem.name,
+          '1',
+          '0',
+        ]);
+        await holder.line(/^held$/);
+        const t = Date.now();
+        sem.timedWait(20_000); // blocks this thread: recovered between its 50 ms slices
+        const ms = since(t);
+        expect((await holder.exited).code, 'killed, not exited').to.not.equal(0);
+        expect(ms).to.be.below(10_000);
+        expect(holders(sem)).to.deep.equal([[process.pid, 1, true]]);
+        sem.post();
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('units given back through post() (any handle of the process) are not recovered again', async () => {
+      const sem = new Semaphore(uniqueName('robust-posted'), { value: 3, robust: true });
+      try {
+        // Takes 3 through a plain handle of the process (counted: a robust one is open), posts 2 through the robust one.
+        const holder = child(HOLDER, [sem.name, '3', '2', 'plain']);
+        await holder.line(/^held$/);
+        expect(sem.value).to.equal(2);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        await killed(holder);
+        expect(sem.value, 'nothing recovered before someone looks').to.equal(2);
+        // The CLI's recover: through a plain handle, the ledger opened without a slot.
+        const cli = await node(undefined, [path.join(PKG, 'dist', 'cli', 'main.js'), 'recover', sem.name, '--json']);
+        expect(cli.code, cli.stderr).to.equal(0);
+        expect(JSON.parse(cli.stdout), 'only the unit still held').to.deep.include({ recovered: 1, from: [holder.pid] });
+        expect(recover(sem)).to.equal(0);
+        expect(sem.value).to.equal(3);
+        expect(holders(sem)).to.deep.equal([]);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('close() posts nothing: a later handle of the process continues its count (a post through it is not recovered again)', async () => {
+      const sem = new Semaphore(uniqueName('robust-close'), { value: 2, robust: true });
+      try {
+        const script = `let r = new S(process.argv[1], { create: false, robust: true });
+          r.wait(); r.wait(); r.close(); console.log('closed');
+          setTimeout(() => { r = new S(process.argv[1], { create: false }); r.post(); console.log('posted'); }, 200);
+          setInterval(() => {}, 1000);`;
+        const holder = child(script, [sem.name]);
+        await holder.line(/^closed$/);
+        expect(holders(sem), 'close() gave nothing back').to.deep.equal([[holder.pid, 2, true]]);
+        await holder.line(/^posted$/);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        await killed(holder);
+        expect(recover(sem)).to.equal(1);
+        expect(sem.value).to.equal(2);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it("a worker thread's units stay held after the worker ends, while its process lives, and come back when the process is killed", async () => {
+      const sem = new Semaphore(uniqueName('robust-worker'), { value: 1, robust: true });
+      try {
+        // The worker opened the process's slot: its mutex must not go with the worker's thread.
+        const script = `const { Worker } = require('node:worker_threads');
+          const w = new Worker(\`const S = require(\${JSON.stringify(${JSON.stringify(PKG)})});
+            const r = new S(\${JSON.stringify(process.argv[1])}, { create: false, robust: true }); r.wait();
+            require('node:worker_threads').parentPort.postMessage('took');\`, { eval: true });
+          w.once('message', () => w.terminate().then(() => console.log('held')));
+          setInterval(() => {}, 1000);`;
+        const holder = child(script, [sem.name]);
+        await holder.line(/^held$/);
+        await sleep(300);
+        expect(recover(sem), 'nothing recovered from a live process').to.equal(0);
+        expect(holders(sem)).to.deep.equal([[holder.pid, 1, true]]);
+        expect(sem.value).to.equal(0);
+        await killed(holder);
+        expect(recover(sem)).to.equal(1);
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('exiting normally: releaseOnExit posts back at exit (nothing left to recover); without it, the units come back as for a death', async () => {
+      const sem = new Semaphore(uniqueName('robust-exit'), { value: 3, robust: true });
+      try {
+        const exiting = `const r = new S(process.argv[1], { create: false, robust: true, releaseOnExit: process.argv[2] === 'release' });
+          r.wait(); r.wait(); console.log('held');`;
+        const released = child(exiting, [sem.name, 'release']);
+        expect((await released.exited).code).to.equal(0);
+        children.delete(released);
+        expect(sem.value, 'released at exit').to.equal(3);
+        expect(holders(sem)).to.deep.equal([]);
+        expect(recover(sem)).to.equal(0);
+        expect(sem.value).to.equal(3);
+
+        const kept = child(exiting, [sem.name, 'keep']);
+        expect((await kept.exited).code).to.equal(0);
+        children.delete(kept);
+        expect(sem.value, 'not posted at exit').to.equal(1);
+        expect(holders(sem)).to.deep.equal([[kept.pid, 2, false]]);
+        expect(recover(sem), 'the dead process\'s units').to.equal(2);
+        expect(sem.value).to.equal(3);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('across several kills of holders, no more than the initial value ever hold at once, and every unit comes back', async () => {
+      const VALUE = 2;
+      const KILLS = 6;
+      const sem = new Semaphore(uniqueName('robust-storm'), { value: VALUE, robust: true });
+      const contender = `const r = new S(process.argv[1], { create: false, robust: true });
+        r.acquire().then(() => console.log('held', Date.now())); console.log('waiting'); setInterval(() => {}, 1000);`;
+      const holding = new Set();
+      const latencies = [];
+      let most = 0;
+      let highest = 0;
+      // Holders that said so and are not killed yet, plus the value, never exceed VALUE (a
+      // unit granted twice would show): a take is seen late, a kill early, so this never over-counts.
+      const check = () => {
+        most = Math.max(most, holding.size);
+        highest = Math.max(highest, holding.size + sem.value);
+      };
+      const sampler = setInterval(check, 10);
+      let started;
+      const spawnContender = () => {
+        const proc = child(contender, [sem.name]);
+        started = proc.line(/^waiting$/);
+        proc.line(/^held \d+$/).then(
+          (line) => {
+            proc.heldAt = Number(line.split(' ')[1]);
+            holding.add(proc);
+            check();
+          },
+          () => {},
+        );
+      };
+      try {
+        for (let i = 0; i < VALUE + 1; i++) spawnContender();
+        for (let kill = 0; kill < KILLS; kill++) {
+          const t = Date.now();
+          while (holding.size < VALUE) {
+            if (since(t) > 60_000) throw new Error(`kill ${kill}: ${holding.size} holding after 60 s, value ${sem.value}`);
+            await sleep(20);
+          }
+          await started; // the newest contender waits (its node has started): what is measured is the recovery
+          check();
+          const victim = [...holding][kill % VALUE];
+          holding.delete(victim);
+          const before = holding.size;
+          const killedAt = Date.now();
+          await killed(victim);
+          while (holding.size === before && since(killedAt) < 60_000) await sleep(5);
+          latencies.push(Math.max(...[...holding].map((p) => p.heldAt)) - killedAt);
+          spawnContender();
         }
-      })();
-      expect(err).to.be.instanceOf(SemaphoreError);
-      expect(err).to.include({ code: 'ENOSYS' });
-      expect(err.message).to.match(/Windows/);
+        console.log(`      from kill() to the next holder's acquire() resolving, by its clock: ${latencies.join(', ')} ms`);
+        clearInterval(sampler);
+        check();
+        for (const c of [...children]) await killed(c);
+        holding.clear();
+        recover(sem);
+        expect({ most, highest, value: sem.value }).to.deep.equal({ most: VALUE, highest: VALUE, value: VALUE });
+        expect(holders(sem), 'dead slots that held nothing are free').to.deep.equal([]);
+      } finally {
+        clearInterval(sampler);
+        sem.close();
+      }
     });
   });
 
