@@ -15,6 +15,9 @@
 namespace psem {
 
 class Waiter;
+namespace {
+class RegisteredWait;  // below
+}  // namespace
 
 struct Waiters {
   std::map<SemObject*, Waiter*> bySem;
@@ -64,6 +67,9 @@ class Waiter {
 
   bool busy = false;
   std::atomic<int> state{kIdle};
+  // The registered wait in flight (the JS thread), for SetWanted(false) to
+  // end it at once.
+  std::shared_ptr<RegisteredWait> job;
 
  private:
   SemObject* sem_;  // the key: every handle of the semaphore in this process shares it
@@ -137,10 +143,33 @@ class RegisteredWait {
       return err;
     }
     registeredWaits.fetch_add(1);
+    waiter->job = self;
     return 0;
   }
 
   RegisteredWait(WaiterRef waiter, std::shared_ptr<Sem> sem) : waiter_(std::move(waiter)), sem_(std::move(sem)) {}
+
+  // The JS thread, once nobody wants the wait (setWanted(false)): ends it
+  // now, so that it takes nothing posted from here on. UnregisterWaitEx
+  // returns once a callback that runs has completed (its unit, if it took
+  // one, is posted back by Keep or SetWanted); if none ran, none will, and JS
+  // is told ECANCELED through the thread-safe function, as the callback would.
+  void Cancel() {
+    if (wait_ == nullptr) return;
+    UnregisterWaitEx(wait_, INVALID_HANDLE_VALUE);
+    wait_ = nullptr;
+    registeredWaits.fetch_sub(1);
+    if (fired_.exchange(true)) return;  // the callback ran: it tells JS itself
+    err_ = ECANCELED;
+    std::shared_ptr<RegisteredWait>* message = firing_;
+    firing_ = nullptr;
+    napi_threadsafe_function tsfn = tsfn_;
+    if (napi_call_threadsafe_function(tsfn, message, napi_tsfn_nonblocking) == napi_ok) {
+      napi_release_threadsafe_function(tsfn, napi_tsfn_release);
+    } else {
+      delete message;  // closing: nobody to tell
+    }
+  }
 
  private:
   // The wait thread: the semaphore was taken (a unit is ours) or the time ran out.
@@ -165,6 +194,7 @@ class RegisteredWait {
   static void CallJs(napi_env env, napi_value done, void* /*context*/, void* data) {
     std::unique_ptr<std::shared_ptr<RegisteredWait>> message(static_cast<std::shared_ptr<RegisteredWait>*>(data));
     RegisteredWait& self = **message;
+    if (self.waiter_->job.get() == &self) self.waiter_->job.reset();
     if (env == nullptr || done == nullptr) {
       if (self.err_ == 0 && self.waiter_->state.exchange(Waiter::kIdle) == Waiter::kHolding) self.waiter_->PostBack();
       return;
@@ -178,6 +208,7 @@ class RegisteredWait {
   static void Finalize(napi_env /*env*/, void* data, void* /*hint*/) {
     std::unique_ptr<std::shared_ptr<RegisteredWait>> finalizing(static_cast<std::shared_ptr<RegisteredWait>*>(data));
     RegisteredWait& self = **finalizing;
+    if (self.waiter_->job.get() == &self) self.waiter_->job.reset();  // (teardown: CallJs never ran)
     if (self.wait_ != nullptr) {
       UnregisterWaitEx(self.wait_, INVALID_HANDLE_VALUE);
       registeredWaits.fetch_sub(1);
@@ -269,7 +300,13 @@ Napi::Value StartWait(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetWanted(const Napi::CallbackInfo& info) {
-  if (WaiterRef* ref = WaiterOf(info[0])) (*ref)->SetWanted(info[1].As<Napi::Boolean>().Value());
+  WaiterRef* ref = WaiterOf(info[0]);
+  if (ref == nullptr) return info.Env().Undefined();
+  Waiter& waiter = **ref;
+  bool wanted = info[1].As<Napi::Boolean>().Value();
+  waiter.SetWanted(wanted);
+  // Nobody wants it: the wait ends now, before JS hears of the rejection.
+  if (!wanted && waiter.job && waiter.state.load() == Waiter::kUnwanted) waiter.job->Cancel();
   return info.Env().Undefined();
 }
 

@@ -271,6 +271,39 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
         sem.close();
       }
     });
+
+    // Issue 21 on Windows: setWanted(false) unregisters the wait before the
+    // rejection is delivered (before: the registered wait went on until its
+    // slice ended, took the next unit posted and posted it back).
+    it('after a rejected acquire (timeout, abort), a unit posted at once is there for tryWait(): no miss in 200 rounds', async () => {
+      const sem = new Semaphore(uniqueName('rejected'), { value: 0 });
+      let misses = 0;
+      try {
+        for (let i = 0; i < 200; i++) {
+          const aborting = new AbortController();
+          const waiting = sem.acquire(i % 2 === 0 ? { timeout: 3 } : { signal: aborting.signal }).then(
+            () => null,
+            (e) => e,
+          );
+          if (i % 2 === 1) setTimeout(() => aborting.abort(), 3);
+          const err = await waiting;
+          expect(err && err.name, `round ${i}`).to.equal(i % 2 === 0 ? 'SemaphoreError' : 'AbortError');
+          sem.post();
+          try {
+            sem.tryWait();
+          } catch (e) {
+            if (e.code !== 'EAGAIN') throw e;
+            misses++;
+            await sleep(300); // the old wait's slice: the unit comes back
+            sem.wait();
+          }
+        }
+        expect(misses, 'tryWait() right after the post found nothing').to.equal(0);
+        expect(sem.value).to.equal(0);
+      } finally {
+        sem.close();
+      }
+    });
   });
 
   describe('worker threads', () => {
