@@ -73,6 +73,8 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     err = object->MakeRobust(created);
     if (err != 0) return LedgerFailure(env, err);
   }
+  if (flags & (kReleaseOnExit | kRobust)) object->Count((flags & kReleaseOnExit) != 0);
+  if (flags & kReleaseOnExit) ReleaseAtExit();
 
   auto data = std::make_shared<HandleData>();
   data->sem = std::make_shared<Sem>(std::move(object), std::move(name), flags, instance->registry);
@@ -87,8 +89,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     return Failure(env, ECANCELED);
   }
   if (napi_create_object(env, &result) != napi_ok ||
-      napi_set_named_property(env, result, "handle", external) != napi_ok ||
-      !BindSyncCalls(env, handle, (flags & kReleaseOnExit) != 0, result) ||
+      napi_set_named_property(env, result, "handle", external) != napi_ok || !BindSyncCalls(env, handle, result) ||
       napi_create_double(env, -1, &unknown) != napi_ok ||
       napi_set_named_property(env, result, "ownerUid", unknown) != napi_ok ||
       napi_set_named_property(env, result, "ownerGid", unknown) != napi_ok) {
@@ -188,11 +189,12 @@ Napi::Value Recover(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ledger->Recover(object.handle())));
 }
 
-// held(handle) -> the units taken through this handle and not posted back | -EBADF
+// held(handle) -> the units this process holds of the handle's semaphore, as
+// counted (0 while nothing counts) | -EBADF
 Napi::Value Held(const Napi::CallbackInfo& info) {
   Sem* sem = OpenSem(HandleOf(info));
   if (sem == nullptr) return Failure(info.Env(), kClosed);
-  return Napi::Number::New(info.Env(), static_cast<double>(sem->held.load()));
+  return Napi::Number::New(info.Env(), static_cast<double>(sem->key()->Held()));
 }
 
 Napi::Value ReleaseHeld(const Napi::CallbackInfo& info) {

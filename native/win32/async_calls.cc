@@ -105,16 +105,11 @@ void Deliver(napi_env env, napi_value done, Waiter& waiter, Sem& sem, int err) {
     napi_get_and_clear_last_exception(env, &ignored);
   }
   if (err != 0) return;
-  // `done` returned true: an acquire got the unit. It is counted on the
-  // handle the wait ran through (units are still counted per handle here:
-  // docs/platforms.md); else it goes back.
+  // `done` returned true: an acquire got the unit (counted when it was
+  // taken, SemObject::Took); else it goes back.
   bool kept = false;
   if (!called || napi_get_value_bool(env, result, &kept) != napi_ok) kept = false;
-  if (kept) {
-    ++sem.held;
-  } else {
-    waiter.PostBack();
-  }
+  if (!kept) waiter.PostBack();
 }
 
 // One registered wait. Owned by the thread-safe function's finaliser and,
@@ -341,7 +336,6 @@ Napi::Value TrySpin(const Napi::CallbackInfo& info) {
     if (NowMs() >= end) return Failure(info.Env(), EAGAIN);
   }
   sem->key()->Took();
-  ++sem->held;
   return info.Env().Undefined();
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <map>
+#include <vector>
 
 namespace psem {
 namespace {
@@ -16,24 +17,15 @@ struct Objects {
   Lock mutex;
   std::map<std::wstring, std::weak_ptr<SemObject>> open;
   std::set<std::wstring> seen;
-  // robust: objects whose slot records units while no handle has them open
-  // (close() and garbage collection give back nothing): kept with their
-  // slot, so that a later handle continues the count and the units come
-  // back when the process dies.
+  // Objects that count units while no handle has them open (close() and
+  // garbage collection give back nothing): kept, with their slot when
+  // robust, so that a later handle continues the count and the units come
+  // back at exit (releaseOnExit) or when the process dies (robust).
   std::set<std::shared_ptr<SemObject>> kept;
 };
 Objects& ProcessObjects() {
   static Objects* objects = new Objects();
   return *objects;
-}
-
-struct Releasers {
-  Lock mutex;
-  std::set<Sem*> sems;
-};
-Releasers& ProcessReleasers() {
-  static Releasers* releasers = new Releasers();
-  return *releasers;
 }
 
 void ReleaseAtProcessExit() { ReleaseAllHeld(); }
@@ -61,16 +53,46 @@ int SemObject::MakeRobust(bool fresh) {
   ledger_ = Ledger::Open(name_, handle_, true, fresh, &err);
   if (!ledger_) return err;
   ledgerView_.store(ledger_.get(), std::memory_order_release);
+  // What the process counted before moves into its slot, unit by unit.
+  moving_.fetch_add(1);
+  while (Decrement(local_)) ledger_->Units()->fetch_add(1);
+  moving_.fetch_add(1);
   return 0;
 }
 
 int SemObject::Post() {
-  Ledger* ledger = this->ledger();
-  std::atomic<int32_t>* from = ledger != nullptr && Decrement(*ledger->Units()) ? ledger->Units() : nullptr;
+  std::atomic<int32_t>* from = nullptr;
+  for (;;) {
+    unsigned seq = moving_.load();
+    Ledger* ledger = this->ledger();
+    if (ledger != nullptr && Decrement(*ledger->Units())) {
+      from = ledger->Units();
+      break;
+    }
+    if (Decrement(local_)) {
+      from = &local_;
+      break;
+    }
+    if ((seq & 1) == 0 && moving_.load() == seq) break;  // nothing counted, none in transit
+  }
   if (ReleaseSemaphore(handle_, 1, nullptr)) return 0;
   DWORD error = GetLastError();
   if (from != nullptr) from->fetch_add(1);
   return ErrnoOf(error);
+}
+
+long SemObject::PostHeld() {
+  long posted = 0;
+  for (;;) {
+    Ledger* ledger = this->ledger();
+    std::atomic<int32_t>& count = ledger != nullptr ? *ledger->Units() : local_;
+    if (!Decrement(count)) return posted;
+    if (!ReleaseSemaphore(handle_, 1, nullptr)) {
+      count.fetch_add(1);
+      return posted;
+    }
+    ++posted;
+  }
 }
 
 long SemObject::Recover() {
@@ -143,33 +165,35 @@ double NowMs() {
 }
 
 long ReleaseAllHeld() {
+  std::vector<std::shared_ptr<SemObject>> releasing;
+  {
+    Locked lock(ProcessObjects().mutex);
+    for (const auto& entry : ProcessObjects().open) {
+      std::shared_ptr<SemObject> object = entry.second.lock();
+      if (object && object->releaseOnExit()) releasing.push_back(std::move(object));
+    }
+  }
   long released = 0;
-  Locked lock(ProcessReleasers().mutex);
-  for (Sem* sem : ProcessReleasers().sems) released += sem->ReleaseHeld();
+  for (const auto& object : releasing) released += object->PostHeld();
   return released;
+}
+
+void ReleaseAtExit() {
+  static const int registered = atexit(ReleaseAtProcessExit);  // once per process
+  (void)registered;
 }
 
 Sem::Sem(std::shared_ptr<SemObject> object, std::string name, int flags, std::shared_ptr<Registry> registry)
     : object_(std::move(object)), name_(std::move(name)), flags_(flags), registry_(std::move(registry)) {
   registry_->open.insert(this);
-  if (flags_ & kReleaseOnExit) {
-    static const int registered = atexit(ReleaseAtProcessExit);  // once per process
-    (void)registered;
-    Locked lock(ProcessReleasers().mutex);
-    ProcessReleasers().sems.insert(this);
-  }
 }
 
 Sem::~Sem() {
-  if (flags_ & kReleaseOnExit) {
-    Locked lock(ProcessReleasers().mutex);
-    ProcessReleasers().sems.erase(this);
-  }
   registry_->open.erase(this);
-  if (object_->ledger() != nullptr) {
+  if (object_->counting()) {
     std::shared_ptr<SemObject> dropped;  // freed outside the lock: ~SemObject takes it
     Locked lock(ProcessObjects().mutex);
-    if (object_->Recorded() > 0) {
+    if (object_->Held() > 0) {
       ProcessObjects().kept.insert(object_);
     } else {
       auto it = ProcessObjects().kept.find(object_);
@@ -181,36 +205,8 @@ Sem::~Sem() {
   }
 }
 
-long Sem::ReleaseHeld() {
-  if (!(flags_ & kReleaseOnExit)) return 0;
-  long released = 0;
-  long now = held.load();
-  while (now > 0) {
-    if (!held.compare_exchange_weak(now, now - 1)) continue;
-    if (object_->Post() != 0) {
-      held.fetch_add(1);
-      break;
-    }
-    ++released;
-    now = held.load();
-  }
-  return released;
-}
-
-void Sem::Finish() {
-  ReleaseHeld();
-  closed_ = true;
-  if (flags_ & kReleaseOnExit) {
-    Locked lock(ProcessReleasers().mutex);
-    ProcessReleasers().sems.erase(this);
-  }
-}
-
 HandleData::~HandleData() {
-  if (sem && !sem->closed()) {
-    sem->ReleaseHeld();
-    sem->MarkClosed();
-  }
+  if (sem) sem->MarkClosed();
   live.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -152,10 +152,9 @@ int CallTimedWait(napi_env env, Sem* sem, const napi_value* argv, uint32_t* sign
 // 0 or an errno; a wait that Ctrl-C ended: EINTR, and the mask in *signals.
 using Call = int (*)(napi_env, Sem*, const napi_value*, uint32_t* signals);
 
-// kTakes: a success took a unit, which the process's ledger slot records
-// when robust; kHeldDelta: what it changes in the handle's own count
-// (releaseOnExit handles).
-template <Call kCall, bool kTakes, int kHeldDelta>
+// kTakes: a success took a unit, which the process counts (SemObject::Took;
+// posts are taken off the count by SemObject::Post).
+template <Call kCall, bool kTakes>
 napi_value BoundCall(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -166,7 +165,6 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   int err = sem == nullptr ? kClosed : kCall(env, sem, argv, &signals);
   if (err == 0) {
     if (kTakes) sem->key()->Took();
-    if (kHeldDelta != 0) sem->held.fetch_add(kHeldDelta, std::memory_order_relaxed);
     return nullptr;  // undefined
   }
   if (err == EINTR && signals != 0) return Interrupted(env, signals);
@@ -182,28 +180,23 @@ napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char*
   return fn;
 }
 
-template <int kTaken>
-bool BindAll(napi_env env, Handle handle, napi_value result) {
+}  // namespace
+
+bool BindSyncCalls(napi_env env, Handle handle, napi_value result) {
   const struct {
     const char* name;
     napi_callback callback;
   } calls[] = {
-      {"tryWait", BoundCall<CallTryWait, true, kTaken>},
-      {"post", BoundCall<CallPost, false, -kTaken>},
-      {"wait", BoundCall<CallWait, true, kTaken>},
-      {"timedWait", BoundCall<CallTimedWait, true, kTaken>},
+      {"tryWait", BoundCall<CallTryWait, true>},
+      {"post", BoundCall<CallPost, false>},
+      {"wait", BoundCall<CallWait, true>},
+      {"timedWait", BoundCall<CallTimedWait, true>},
   };
   for (const auto& call : calls) {
     napi_value fn = Bind(env, handle, call.callback, call.name);
     if (fn == nullptr || napi_set_named_property(env, result, call.name, fn) != napi_ok) return false;
   }
   return true;
-}
-
-}  // namespace
-
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result) {
-  return counting ? BindAll<1>(env, handle, result) : BindAll<0>(env, handle, result);
 }
 
 }  // namespace psem

@@ -189,21 +189,38 @@ class SemObject {
   // open created the semaphore), recovers dead holders' units every time. 0 or an errno.
   int MakeRobust(bool fresh);
   Ledger* ledger() const { return ledgerView_.load(std::memory_order_acquire); }
-  // A unit was just taken, through any handle: recorded when robust.
+  // The units this process holds of the semaphore are counted from the
+  // first releaseOnExit or robust handle on (as POSIX's account.h): in the
+  // ledger slot once robust, else here. releaseOnExit is sticky: any handle
+  // that ever asked makes ReleaseAllHeld() post them back at exit.
+  void Count(bool releaseOnExit) {
+    counting_.store(true);
+    if (releaseOnExit) releaseOnExit_.store(true);
+  }
+  bool counting() const { return counting_.load(std::memory_order_relaxed); }
+  bool releaseOnExit() const { return releaseOnExit_.load(); }
+  // A unit was just taken, through any handle and thread: counted.
   void Took() {
     Ledger* ledger = this->ledger();
-    if (ledger != nullptr) ledger->Units()->fetch_add(1);
+    if (ledger != nullptr) {
+      ledger->Units()->fetch_add(1);
+    } else if (counting_.load(std::memory_order_relaxed)) {
+      local_.fetch_add(1);
+    }
   }
-  // ReleaseSemaphore by one, the unit taken off the record first: 0 or an errno.
+  // ReleaseSemaphore by one, the unit taken off the count first (never
+  // below 0): 0 or an errno.
   int Post();
+  // Posts back every unit counted; how many (ReleaseAllHeld, at exit).
+  long PostHeld();
   // robust: posts back dead holders' units now (RecoverIfDue: at most every
   // kRecoverEveryMs, for tries that found the semaphore empty); how many.
   long Recover();
   long RecoverIfDue();
-  // Units this process holds as the ledger records them (0 when not robust).
-  long Recorded() const {
+  // Units this process holds as counted (0 while nothing counts).
+  long Held() const {
     Ledger* ledger = this->ledger();
-    return ledger == nullptr ? 0 : ledger->Units()->load();
+    return ledger == nullptr ? local_.load() : ledger->Units()->load();
   }
 
  private:
@@ -220,6 +237,12 @@ class SemObject {
   std::unique_ptr<Ledger> ledger_;
   std::atomic<Ledger*> ledgerView_{nullptr};
   std::atomic<double> lastRecoveryMs_{0};
+  std::atomic<bool> counting_{false};
+  std::atomic<bool> releaseOnExit_{false};
+  std::atomic<int32_t> local_{0};  // the count before a robust handle opened the ledger
+  // Odd while MakeRobust moves local_ into the slot, unit by unit: a post
+  // that finds neither count looks again (a unit in transit is in neither).
+  std::atomic<unsigned> moving_{0};
 };
 
 // Opens (kCreate: creates when missing; kExclusive: fails EEXIST when it
@@ -247,8 +270,8 @@ struct Registry {
   std::set<Sem*> open;
 };
 
-// One JS handle. Touched on its environment's thread only, except `held`
-// (a release at exit may run on another thread).
+// One JS handle. Touched on its environment's thread only. The units the
+// process holds are its SemObject's, whatever handle took them.
 class Sem {
  public:
   Sem(std::shared_ptr<SemObject> object, std::string name, int flags, std::shared_ptr<Registry> registry);
@@ -263,13 +286,12 @@ class Sem {
   bool closed() const { return closed_; }
   void MarkClosed() { closed_ = true; }
 
-  // Posts back the units this handle holds when it asked for releaseOnExit; how many.
-  long ReleaseHeld();
-  // Teardown of the environment: release (if asked) and close.
-  void Finish();
+  // Teardown of the environment: closed. Nothing is posted: units belong to
+  // the process (released at its exit when asked, recovered at its death
+  // when robust), as on POSIX.
+  void Finish() { closed_ = true; }
 
-  std::atomic<long> held{0};  // units taken through this handle minus units posted
-  bool inflight = false;      // an asynchronous wait runs through this handle
+  bool inflight = false;  // an asynchronous wait runs through this handle
 
  private:
   std::shared_ptr<SemObject> object_;
@@ -279,8 +301,8 @@ class Sem {
   std::shared_ptr<Registry> registry_;
 };
 
-// What a JS handle (an External) owns; dropped without close(), it gives
-// back what a releaseOnExit handle holds.
+// What a JS handle (an External) owns; dropped without close(), it is
+// closed, and nothing is posted (units belong to the process).
 struct HandleData {
   std::shared_ptr<Sem> sem;
   HandleData() { live.fetch_add(1, std::memory_order_relaxed); }
@@ -293,8 +315,10 @@ struct HandleData {
   static inline std::atomic<long> live{0};
 };
 
-// Posts back what every releaseOnExit handle of the process holds; how many.
+// Posts back what the process holds of every semaphore that a handle asked
+// releaseOnExit of; how many. Idempotent. (Installs the atexit trigger once.)
 long ReleaseAllHeld();
+void ReleaseAtExit();
 
 struct Waiters;  // async_calls.cc
 
@@ -334,7 +358,7 @@ inline Sem* OpenSem(HandleData* data) {
 }
 
 // sync_calls.cc: result.tryWait, .post, .wait, .timedWait bound to `handle`.
-bool BindSyncCalls(napi_env env, Handle handle, bool counting, napi_value result);
+bool BindSyncCalls(napi_env env, Handle handle, napi_value result);
 
 // async_calls.cc: the exports of the async path (see native/async_calls.h).
 Napi::Value WaitKey(const Napi::CallbackInfo& info);

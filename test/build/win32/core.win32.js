@@ -646,6 +646,56 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       }
     });
 
+    // releaseOnExit counts units per process, as on POSIX (issue 20): before,
+    // each handle counted its own, so a post through another handle was
+    // posted again at exit (value 2 of 1), and close(), GC and a worker's end
+    // posted what the handle held.
+    it('releaseOnExit counts the process\'s units, whatever handle: a takes, b posts, exit posts nothing more (value 1, not 2)', async () => {
+      const sem = new Semaphore(uniqueName('roe-handles'), { value: 1 });
+      try {
+        const script = `const a = new S(process.argv[1], { create: false, releaseOnExit: true });
+          const b = new S(process.argv[1], { create: false });
+          a.wait(); b.post(); console.log('done');`;
+        const proc = child(script, [sem.name]);
+        const { code, stderr } = await proc.exited;
+        children.delete(proc);
+        expect(code, stderr).to.equal(0);
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+      }
+    });
+
+    it('releaseOnExit: close(), GC and a worker\'s end post nothing; the process gives every unit back at exit', async () => {
+      const sem = new Semaphore(uniqueName('roe-close'), { value: 3 });
+      let proc;
+      try {
+        const script = `const { Worker } = require('node:worker_threads');
+          let a = new S(process.argv[1], { create: false, releaseOnExit: true });
+          a.wait(); a.close();
+          (() => { new S(process.argv[1], { create: false, releaseOnExit: true }).wait(); })();
+          const w = new Worker(\`const S = require(\${JSON.stringify(${JSON.stringify(PKG)})});
+            new S(\${JSON.stringify(process.argv[1])}, { create: false, releaseOnExit: true }).wait();
+            require('node:worker_threads').parentPort.postMessage('took');\`, { eval: true });
+          w.once('message', () => w.terminate().then(() => { global.gc(); setTimeout(() => { console.log('held'); process.stdin.resume(); process.stdin.once('data', () => process.exit(0)); }, 100); }));`;
+        proc = spawn(process.execPath, ['--expose-gc', '-e', `const S = require(${JSON.stringify(PKG)});\n${script}`, sem.name], {
+          cwd: path.dirname(path.dirname(PKG)),
+        });
+        let out = '';
+        proc.stdout.on('data', (d) => (out += d));
+        const exited = new Promise((resolve) => proc.on('close', (code) => resolve(code)));
+        for (let waited = 0; !/held/.test(out) && waited < 30_000; waited += 50) await sleep(50);
+        expect(out).to.match(/held/);
+        expect(sem.value, 'closed, collected and worker-ended handles gave nothing back').to.equal(0);
+        proc.stdin.write('exit\n');
+        expect(await exited).to.equal(0);
+        expect(sem.value, 'all three back at exit').to.equal(3);
+      } finally {
+        proc?.kill();
+        sem.close();
+      }
+    });
+
     it('across several kills of holders, no more than the initial value ever hold at once, and every unit comes back', async () => {
       const VALUE = 2;
       const KILLS = 6;
