@@ -78,15 +78,13 @@ export function openSemaphore(name: string, given: unknown, opts: ResolvedOption
 }
 
 function ledgerError(errno: number, name: string): SemaphoreError {
-  const file = ledgerFile(name);
+  // On Windows the ledger is a named file mapping beside the semaphore (native/win32/ledger.cc).
+  const file = process.platform === 'win32' ? `psem.${name.slice(1)} (a named file mapping)` : ledgerFile(name);
   const why: Record<string, string> = {
     EINVAL: `its ledger ${file} is corrupt or of another version; remove it when nothing holds the semaphore`,
     EPERM: `its ledger ${file} belongs to another user than the semaphore, who could make this process post units nobody took`,
     ENOSPC: `its ledger ${file} has no free slot: too many live processes use it robustly`,
-    ENOSYS:
-      process.platform === 'win32'
-        ? 'robust: true is not supported on Windows yet (docs/platforms.md)'
-        : 'this system has no OFD locks (Linux >= 3.15), which robust handles need',
+    ENOSYS: 'this system has no OFD locks (Linux >= 3.15), which robust handles need',
   };
   const code = errnoName(errno);
   const message = `cannot open semaphore '${name}' with robust: true: ${why[code] ?? `its ledger ${file} could not be opened`}`;

@@ -502,6 +502,28 @@ describe(`win32-x64 (${process.platform}-${process.arch}, node ${process.version
       children.delete(proc);
     };
 
+    it('a name that is not a ledger where the ledger belongs: EINVAL naming the mapping (no /dev/shm path), nothing left open', () => {
+      const name = uniqueName('robust-clash');
+      const squatter = new Semaphore(`/psem.${name.slice(1)}`, { value: 0 }); // a semaphore, not a file mapping
+      const sem = new Semaphore(name, { value: 1 });
+      try {
+        const err = (() => {
+          try {
+            new Semaphore(name, { create: false, robust: true });
+          } catch (e) {
+            return e;
+          }
+          throw new Error('opened robustly');
+        })();
+        expect(err).to.include({ code: 'EINVAL', syscall: 'open' });
+        expect(err.message).to.include(`psem.${name.slice(1)} (a named file mapping)`).and.not.include('/dev/shm');
+        expect(sem.value).to.equal(1);
+      } finally {
+        sem.close();
+        squatter.close();
+      }
+    });
+
     it('a robust holder killed with TerminateProcess gives its unit back to a waiting acquire() in under a second', async () => {
       const sem = new Semaphore(uniqueName('robust-kill'), { value: 1, robust: true });
       try {
