@@ -21,7 +21,8 @@
 //
 // The folders (each with a README.md saying which thread runs what):
 //   platform.h, compat/  what the platform offers; glibc symbol versions
-//   env.h                per-environment state, the handle External and its type tag
+//   convention.h         the JS-facing return convention and the Externals' type tags (both backends)
+//   env.h                per-environment state, the handle External
 //   semaphore/           the handle, the file behind a name, the sync calls, timed waits
 //   signals/             signals that may end a sync wait
 //   account/             the units a process holds of a semaphore, its mapping, every exit trigger

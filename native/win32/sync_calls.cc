@@ -173,30 +173,16 @@ napi_value BoundCall(napi_env env, napi_callback_info info) {
   return result;
 }
 
-napi_value Bind(napi_env env, Handle handle, napi_callback callback, const char* name) {
-  napi_value fn;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, handle.Data(), &fn) != napi_ok) return nullptr;
-  if (napi_set_named_property(env, fn, "handle", handle) != napi_ok) return nullptr;
-  return fn;
-}
-
 }  // namespace
 
 bool BindSyncCalls(napi_env env, Handle handle, napi_value result) {
-  const struct {
-    const char* name;
-    napi_callback callback;
-  } calls[] = {
+  const BoundCallSpec calls[] = {
       {"tryWait", BoundCall<CallTryWait, true>},
       {"post", BoundCall<CallPost, false>},
       {"wait", BoundCall<CallWait, true>},
       {"timedWait", BoundCall<CallTimedWait, true>},
   };
-  for (const auto& call : calls) {
-    napi_value fn = Bind(env, handle, call.callback, call.name);
-    if (fn == nullptr || napi_set_named_property(env, result, call.name, fn) != napi_ok) return false;
-  }
-  return true;
+  return BindCalls(env, handle, handle.Data(), result, calls);
 }
 
 }  // namespace psem

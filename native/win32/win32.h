@@ -25,6 +25,8 @@
 
 #include <napi.h>
 
+#include "../convention.h"
+
 #include <errno.h>
 
 #include <atomic>
@@ -51,31 +53,6 @@ enum HandleFlags : int {
   kReleaseOnExit = 2,
   kRobust = 4,
 };
-
-// The errno of a call on a closed handle (-EBADF for JS); no call made on an
-// open handle fails with it.
-constexpr int kClosed = EBADF;
-
-// A failure as JS sees it: -errno.
-inline Napi::Value Failure(Napi::Env env, int err) { return Napi::Number::New(env, -static_cast<double>(err)); }
-
-// A wait that signals (Ctrl-C) ended, for JS: { signals: their mask }; -EINTR
-// alone if the environment refuses the object (as native/env.h).
-inline napi_value Interrupted(napi_env env, uint32_t signals) {
-  napi_value result, mask;
-  if (napi_create_object(env, &result) != napi_ok || napi_create_uint32(env, signals, &mask) != napi_ok ||
-      napi_set_named_property(env, result, "signals", mask) != napi_ok) {
-    napi_create_int32(env, -EINTR, &result);
-  }
-  return result;
-}
-
-// open()'s failure when the robust ledger, not the semaphore, failed: { ledgerErrno }.
-inline Napi::Value LedgerFailure(Napi::Env env, int err) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("ledgerErrno", err);
-  return result;
-}
 
 // The errno for a Win32 error code (GetLastError()); see errors.cc.
 int ErrnoOf(DWORD error);
@@ -331,18 +308,6 @@ struct Instance {
 
 using HandleRef = std::shared_ptr<HandleData>;
 using Handle = Napi::External<HandleRef>;
-
-// The type tags of the Externals JS holds, as native/env.h: a value that is
-// not ours (or another kind of ours) is never read as one.
-constexpr napi_type_tag kHandleTag = {0x7073656d68616e64ULL, 0x6c65000000000001ULL};  // "psemhandle"
-constexpr napi_type_tag kWaiterTag = {0x7073656d77616974ULL, 0x6572000000000001ULL};  // "psemwaiter"
-
-inline bool Tagged(napi_env env, napi_value value, const napi_type_tag& tag) {
-  napi_valuetype type;
-  bool ok = false;
-  return napi_typeof(env, value, &type) == napi_ok && type == napi_external &&
-         napi_check_object_type_tag(env, value, &tag, &ok) == napi_ok && ok;
-}
 
 // The handle passed as the first argument, or nullptr when it is not one
 // (then the call fails as on a closed handle).
