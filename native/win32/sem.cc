@@ -52,6 +52,7 @@ int SemObject::MakeRobust(bool fresh) {
   int err = 0;
   ledger_ = Ledger::Open(name_, handle_, true, fresh, &err);
   if (!ledger_) return err;
+  counting_.store(true);  // before the ledger shows: a post that sees it also counts
   ledgerView_.store(ledger_.get(), std::memory_order_release);
   // What the process counted before moves into its slot, unit by unit.
   moving_.fetch_add(1);
@@ -61,6 +62,9 @@ int SemObject::MakeRobust(bool fresh) {
 }
 
 int SemObject::Post() {
+  // Nothing counts (no releaseOnExit or robust handle ever opened it): the
+  // plain post, without the count's loads (the hot path, as POSIX's Post).
+  if (!counting_.load(std::memory_order_acquire)) return PostOne(handle_);
   std::atomic<int32_t>* from = nullptr;
   for (;;) {
     unsigned seq = moving_.load();
